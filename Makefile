@@ -1,0 +1,15 @@
+# The two commands a newcomer needs (see README): `make demo` and `make test`.
+# Both install first (scripts/setup.sh is idempotent: seconds when up to date).
+PY := .venv/bin/python
+
+.PHONY: setup test demo
+setup:
+	bash scripts/setup.sh
+
+# pytest exits 5 when no test was collected; that is not a failure of the suite
+test: setup
+	@$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+
+demo: setup
+	$(PY) tools/demo.py $(DEMO_ARGS)
