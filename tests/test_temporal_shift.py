@@ -1,0 +1,129 @@
+"""Shift semantics against hand-built tensors: both directions, online cache, both placements."""
+import torch
+import torch.nn.functional as F
+import pytest
+
+from tsmdet.ops.temporal_shift import TemporalShift, online_shift, temporal_shift
+
+
+def _clip(n: int, t: int, c: int) -> torch.Tensor:
+    """(N*T, C, 1, 1) with value 100*clip + 10*frame + channel, so every entry says where it came from."""
+    v = torch.tensor([[[100 * i + 10 * f + ch for ch in range(c)] for f in range(t)] for i in range(n)], dtype=torch.float32)
+    return v.reshape(n * t, c, 1, 1)
+
+
+def test_bidirectional_matches_hand_built():
+    x = _clip(2, 3, 8)  # shift_div=4 -> fold 2
+    out = temporal_shift(x, num_segments=3, shift_div=4, direction="bidirectional")[:, :, 0, 0]
+    expected = torch.tensor(
+        [
+            # fold 0 from t+1, fold 1 from t-1, rest unchanged
+            [10, 11, 0, 0, 4, 5, 6, 7],
+            [20, 21, 2, 3, 14, 15, 16, 17],
+            [0, 0, 12, 13, 24, 25, 26, 27],
+            [110, 111, 0, 0, 104, 105, 106, 107],
+            [120, 121, 102, 103, 114, 115, 116, 117],
+            [0, 0, 112, 113, 124, 125, 126, 127],
+        ],
+        dtype=torch.float32,
+    )
+    assert torch.equal(out, expected)
+
+
+def test_past_matches_hand_built():
+    x = _clip(2, 3, 8)
+    out = temporal_shift(x, num_segments=3, shift_div=4, direction="past")[:, :, 0, 0]
+    expected = torch.tensor(
+        [
+            [0, 0, 2, 3, 4, 5, 6, 7],
+            [0, 1, 12, 13, 14, 15, 16, 17],
+            [10, 11, 22, 23, 24, 25, 26, 27],
+            [0, 0, 102, 103, 104, 105, 106, 107],
+            [100, 101, 112, 113, 114, 115, 116, 117],
+            [110, 111, 122, 123, 124, 125, 126, 127],
+        ],
+        dtype=torch.float32,
+    )
+    assert torch.equal(out, expected)
+
+
+def test_online_shift_replaces_fold_zero_and_returns_cache():
+    x = torch.arange(8, dtype=torch.float32).reshape(1, 8, 1, 1)
+    cache = torch.full((1, 2, 1, 1), -1.0)
+    out, new_cache = online_shift(x, cache)
+    assert out[0, :, 0, 0].tolist() == [-1, -1, 2, 3, 4, 5, 6, 7]
+    assert new_cache[0, :, 0, 0].tolist() == [0, 1]
+
+
+def test_online_frames_equal_offline_past():
+    torch.manual_seed(0)
+    x = torch.randn(2 * 5, 16, 3, 4)
+    offline = temporal_shift(x, 5, 8, "past").reshape(2, 5, 16, 3, 4)
+    clips = x.reshape(2, 5, 16, 3, 4)
+    cache = torch.zeros(2, 2, 3, 4)
+    for t in range(5):
+        out, cache = online_shift(clips[:, t], cache)
+        assert torch.equal(out, offline[:, t])
+
+
+@pytest.mark.parametrize("bad", [dict(direction="future"), dict(shift_div=1)])
+def test_bad_arguments_are_rejected(bad):
+    args = dict(num_segments=2, shift_div=8, direction="past") | bad
+    with pytest.raises(ValueError):
+        temporal_shift(torch.zeros(4, 8, 1, 1), **args)
+
+
+def test_batch_not_multiple_of_segments():
+    with pytest.raises(ValueError, match="multiple of num_segments"):
+        temporal_shift(torch.zeros(5, 8, 1, 1), 2)
+
+
+def test_shift_is_traceable_without_constants():
+    """Export safety: a traced shift must follow new inputs (in-place slice assignment would freeze them)."""
+    traced = torch.jit.trace(lambda t: temporal_shift(t, 2, 4, "bidirectional"), torch.randn(4, 8, 2, 2))
+    y = torch.randn(4, 8, 2, 2)
+    assert torch.equal(traced(y), temporal_shift(y, 2, 4, "bidirectional"))
+
+
+def _basic_block_by_hand(block, x_res: torch.Tensor, x_id: torch.Tensor) -> torch.Tensor:
+    """BasicBlock computed with functional ops (no hooks): residual branch on x_res, identity x_id."""
+    out = F.conv2d(x_res, block.conv1.weight, stride=block.conv1.stride, padding=block.conv1.padding)
+    out = F.relu(block.norm1(out))
+    out = F.conv2d(out, block.conv2.weight, stride=block.conv2.stride, padding=block.conv2.padding)
+    out = block.norm2(out)
+    identity = block.downsample(x_id) if block.downsample is not None else x_id
+    return F.relu(out + identity)
+
+
+@pytest.mark.parametrize("direction", ["bidirectional", "past"])
+@pytest.mark.parametrize("place", ["blockres", "block"])
+def test_placement_semantics(place, direction):
+    """blockres: only the residual branch sees the shifted input; block: the identity path does too."""
+    from tsmdet.models import TSMResNet
+
+    torch.manual_seed(0)
+    net = TSMResNet(depth=18, num_segments=3, shift_div=4, shift_place=place, shift_direction=direction).eval()
+    block = net.layer1[0]
+    x = torch.randn(2 * 3, 64, 5, 6)
+    shifted = temporal_shift(x, 3, 4, direction)
+    expected = _basic_block_by_hand(block, shifted, shifted if place == "block" else x)
+    with torch.no_grad():
+        got = block(x)
+        expected = expected.detach()
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_hooks_follow_deepcopy():
+    """EMA hooks deep-copy the model: the copy's hooks must use the copy's shift modules."""
+    import copy
+
+    shift = TemporalShift(2, 4, "past")
+    conv = torch.nn.Identity()
+    holder = torch.nn.Module()
+    holder.shift, holder.conv = shift, conv
+    shift.attach(conv)
+    clone = copy.deepcopy(holder)
+    clone.shift.cache_in = torch.full((1, 2, 1, 1), 7.0)
+    out = clone.conv(torch.zeros(1, 8, 1, 1))
+    assert out[0, :2, 0, 0].tolist() == [7.0, 7.0]
+    assert shift.cache_out is None and clone.shift.cache_out is not None
