@@ -1,0 +1,264 @@
+"""Where detections go: JSON lines, an annotated video, a live window.
+
+Every sink is a context manager with an idempotent ``close()``; the stream runner closes
+them on any error so that what was written so far stays usable: the JSONL file is flushed
+after every line and the video container is finalised by ``release()``.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import logging
+import os
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Protocol
+
+import cv2
+import numpy as np
+
+from tsmdet.streaming.sources import Frame
+
+logger = logging.getLogger(__name__)
+
+_ESC = 27
+
+
+class SinkError(RuntimeError):
+    """A sink that cannot be opened or written; the message says which and why."""
+
+
+class DetectionsLike(Protocol):
+    """What an engine returns per frame (``tsmdet.runtime`` ``Detections`` satisfies it)."""
+
+    @property
+    def boxes(self) -> np.ndarray: ...  # (n, 4) float32 x1, y1, x2, y2 in original frame pixels
+
+    @property
+    def scores(self) -> np.ndarray: ...  # (n,)
+
+    @property
+    def labels(self) -> np.ndarray: ...  # (n,) int, 0-based class index
+
+
+def class_name(label: int, classes: Sequence[str]) -> str:
+    """Class name for a label, or the number itself when the model has no name for it."""
+    return classes[label] if 0 <= label < len(classes) else str(label)
+
+
+def class_color(label: int) -> tuple[int, int, int]:
+    """A BGR colour per class: golden-ratio hue steps keep neighbouring labels far apart."""
+    hue = (label * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
+    return int(b * 255), int(g * 255), int(r * 255)
+
+
+def draw_detections(
+    image: np.ndarray, dets: DetectionsLike, classes: Sequence[str], *, score_thr: float = 0.0
+) -> np.ndarray:
+    """Return a copy of ``image`` with boxes, class names and scores at or above ``score_thr``."""
+    canvas = image.copy()
+    thickness = max(1, round(min(canvas.shape[:2]) / 320))
+    font_scale = 0.4 * thickness
+    for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True):
+        if score < score_thr:
+            continue
+        color = class_color(int(label))
+        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness)
+        text = f"{class_name(int(label), classes)} {float(score):.2f}"
+        (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+        top = max(y1 - th - baseline, 0)  # label above the box, or inside it at the image top
+        cv2.rectangle(canvas, (x1, top), (x1 + tw, top + th + baseline), color, cv2.FILLED)
+        cv2.putText(
+            canvas,
+            text,
+            (x1, top + th),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            font_scale,
+            (0, 0, 0),
+            thickness,
+            cv2.LINE_AA,
+        )
+    return canvas
+
+
+class Sink(ABC):
+    """Base of all sinks: context manager, idempotent close, a stop request for interactive sinks."""
+
+    def __init__(self) -> None:
+        self._closed = False
+        self.stop_requested = False  # set by a sink whose user asked to stop (window: q / Esc)
+
+    def write(self, frame: Frame, dets: DetectionsLike) -> None:
+        if self._closed:
+            raise SinkError(f"{self!r} is closed")
+        self._write(frame, dets)
+
+    @abstractmethod
+    def _write(self, frame: Frame, dets: DetectionsLike) -> None: ...
+
+    @abstractmethod
+    def _release(self) -> None: ...
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _open_output(path: str | os.PathLike) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def detection_records(dets: DetectionsLike, classes: Sequence[str]) -> list[dict]:
+    """JSON-ready detections; boxes rounded to 0.01 px and scores to 1e-5 to keep lines short."""
+    return [
+        {
+            "box": [round(float(v), 2) for v in box],
+            "score": round(float(score), 5),
+            "label": int(label),
+            "class": class_name(int(label), classes),
+        }
+        for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True)
+    ]
+
+
+class JsonlSink(Sink):
+    """One JSON object per frame, flushed per line so the file is valid at any moment.
+
+    ``{"frame": i, "time": t, "detections": [{"box", "score", "label", "class"}], "restart": bool}``
+    """
+
+    def __init__(self, path: str | os.PathLike, classes: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.path = _open_output(path)
+        self.classes = tuple(classes)
+        self._file: IO[str] = self.path.open("w", encoding="utf-8")
+
+    def _write(self, frame: Frame, dets: DetectionsLike) -> None:
+        record = {
+            "frame": frame.index,
+            "time": round(frame.timestamp, 6),
+            "detections": detection_records(dets, self.classes),
+            "restart": frame.source_restarted,
+        }
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+
+    def _release(self) -> None:
+        self._file.close()
+
+    def __repr__(self) -> str:
+        return f"JsonlSink({str(self.path)!r})"
+
+
+class VideoSink(Sink):
+    """Annotated video (mp4v). ``size`` (width, height) defaults to the first frame's size.
+
+    Frames of another size are resized, because ``cv2.VideoWriter`` silently drops them.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fps: float,
+        size: tuple[int, int] | None = None,
+        classes: Sequence[str] = (),
+        *,
+        score_thr: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if fps <= 0:
+            raise ValueError(f"VideoSink needs fps > 0, got {fps}")
+        self.path = _open_output(path)
+        self.fps = float(fps)
+        self.classes = tuple(classes)
+        self.score_thr = score_thr
+        self.frames_written = 0
+        self._size = size
+        self._writer: cv2.VideoWriter | None = None
+        if size is not None:
+            self._writer = self._open_writer(size)
+
+    def _open_writer(self, size: tuple[int, int]) -> cv2.VideoWriter:
+        writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+        if not writer.isOpened():
+            raise SinkError(f"{self.path}: cv2.VideoWriter could not open it (mp4v, {size[0]}x{size[1]})")
+        return writer
+
+    def _write(self, frame: Frame, dets: DetectionsLike) -> None:
+        image = draw_detections(frame.image, dets, self.classes, score_thr=self.score_thr)
+        if self._writer is None:
+            self._size = (image.shape[1], image.shape[0])
+            self._writer = self._open_writer(self._size)
+        if (image.shape[1], image.shape[0]) != self._size:
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        self._writer.write(image)
+        self.frames_written += 1
+
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+    def __repr__(self) -> str:
+        return f"VideoSink({str(self.path)!r})"
+
+
+def _display_problem() -> str | None:
+    """Why no window can be shown here, or ``None`` if one probably can."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return "no display (DISPLAY and WAYLAND_DISPLAY are not set)"
+    return None
+
+
+class WindowSink(Sink):
+    """Live preview with ``cv2.imshow``; ``q``, Esc or closing the window requests a stop."""
+
+    def __init__(self, title: str = "tsmdet", classes: Sequence[str] = (), *, score_thr: float = 0.0) -> None:
+        super().__init__()
+        problem = _display_problem()
+        if problem is not None:
+            raise SinkError(f"cannot show a window: {problem}; write a video or JSONL instead")
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error as exc:
+            raise SinkError(
+                f"cannot show a window: {exc}; OpenCV may be built without GUI (opencv-python-headless)"
+            ) from exc
+        self.title = title
+        self.classes = tuple(classes)
+        self.score_thr = score_thr
+
+    def _write(self, frame: Frame, dets: DetectionsLike) -> None:
+        cv2.imshow(self.title, draw_detections(frame.image, dets, self.classes, score_thr=self.score_thr))
+        key = cv2.waitKey(1) & 0xFF
+        closed = cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+        if key in (ord("q"), _ESC) or closed:
+            self.stop_requested = True
+
+    def _release(self) -> None:
+        try:
+            cv2.destroyWindow(self.title)
+        except cv2.error as exc:  # the user may already have closed it; nothing left to release
+            logger.debug("destroyWindow(%r): %s", self.title, exc)
+
+    def __repr__(self) -> str:
+        return f"WindowSink({self.title!r})"
