@@ -1,0 +1,212 @@
+"""The one engine interface: per-stream shift state, batching, pre- and postprocess.
+
+A backend (torch, onnxruntime, TensorRT) implements only ``_forward``: one call of
+the exported graph ``(image, *states) -> (boxes, scores, labels, num_dets, *new_states)``.
+Everything that must behave identically on every backend lives here, once:
+letterboxing, the per-stream state slots (zeros at start and on reset, never
+mixed between streams), grouping frames into graph calls, the score threshold
+and mapping boxes back to the original frame.
+
+Backends that keep state off the host (TensorRT keeps it in device memory) override
+the four state-slot hooks; the default slot is a list of numpy arrays.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .meta import ModelMeta
+from .preprocess import LetterboxInfo, letterbox, unletterbox_boxes
+
+logger = logging.getLogger(__name__)
+
+# What to install for each backend; used by every "not available" error so the
+# message is the same wherever the backend is asked for.
+INSTALL_HINTS: dict[str, str] = {
+    "torch": "PyTorch is not installed: pip install torch (on Jetson, NVIDIA's JetPack torch wheel)",
+    "onnx": (
+        "onnxruntime is not installed: pip install onnxruntime (CPU) or onnxruntime-gpu (CUDA); "
+        "on Jetson, the onnxruntime-gpu wheel built for your JetPack"
+    ),
+    "trt": (
+        "TensorRT is not installed: install TensorRT 8.6+ or 10.x for your CUDA/JetPack "
+        "(pip install tensorrt on x86_64 with CUDA 12, or the JetPack's python3-libnvinfer on Jetson) "
+        "and cuda-python (pip install cuda-python matching your CUDA major version)"
+    ),
+    "cuda-python": (
+        "cuda-python is not installed (TensorRT needs it here for device memory): "
+        "pip install cuda-python matching your CUDA major version"
+    ),
+}
+
+
+class EngineUnavailableError(RuntimeError):
+    """The requested backend cannot run here; the message says what to install."""
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Detections of one frame, in original-frame pixels."""
+
+    boxes: np.ndarray  # (n, 4) float32 x1, y1, x2, y2
+    scores: np.ndarray  # (n,) float32
+    labels: np.ndarray  # (n,) int64, 0-based index into classes
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    @property
+    def class_names(self) -> list[str]:
+        return [self.classes[i] for i in self.labels.tolist()]
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Wall-clock milliseconds of the last ``infer`` call, per stage."""
+
+    preprocess: float = 0.0
+    inference: float = 0.0
+    postprocess: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.preprocess + self.inference + self.postprocess
+
+
+class Engine(ABC):
+    """Runs an exported online model on frames of ``num_streams`` independent streams."""
+
+    #: Largest batch one graph call accepts (None: unbounded). Backends with a
+    #: fixed optimisation profile (TensorRT) set it.
+    max_batch: int | None = None
+
+    def __init__(self, meta: ModelMeta, num_streams: int = 1) -> None:
+        if num_streams < 1:
+            raise ValueError(f"num_streams must be >= 1, got {num_streams}")
+        self.meta = meta
+        self.num_streams = num_streams
+        self.last_times = StageTimes()
+        self._slots: list[list[Any]] = [self._new_slot() for _ in range(num_streams)]
+
+    # ------------------------------------------------------------------ public API
+    def reset(self, stream: int | None = None) -> None:
+        """Zero the shift state of one stream slot (new video, scene cut, reconnect), or of all."""
+        for s in range(self.num_streams) if stream is None else [self._check_stream(stream)]:
+            self._slots[s] = self._zero_slot(self._slots[s])
+
+    def infer(self, frames: Sequence[np.ndarray], streams: Sequence[int] | None = None) -> list[Detections]:
+        """Detect on one frame per stream slot; returns one ``Detections`` per frame, in order."""
+        streams = list(range(len(frames))) if streams is None else [self._check_stream(s) for s in streams]
+        if len(streams) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(streams)} stream ids")
+        if len(set(streams)) != len(streams):
+            raise ValueError(f"a stream may appear once per call, got {streams}")
+        if not frames:
+            return []
+
+        t0 = time.perf_counter()
+        letterboxed = [
+            letterbox(f, self.meta.input_size, self.meta.pad_value, self.meta.channel_order) for f in frames
+        ]
+        images = np.stack([t for t, _ in letterboxed])  # (N, 3, H, W)
+        t1 = time.perf_counter()
+        raw: list[dict[str, np.ndarray]] = []
+        for group in self._groups(len(frames)):
+            slots = [self._slots[streams[i]] for i in group]
+            outputs, new_states = self._forward(images[group[0] : group[-1] + 1], self._gather_states(slots))
+            for i, slot in zip(group, self._scatter_states(slots, new_states)):
+                self._slots[streams[i]] = slot
+            raw.extend({k: v[j] for k, v in outputs.items()} for j in range(len(group)))
+        t2 = time.perf_counter()
+        detections = [self._postprocess(r, info) for r, (_, info) in zip(raw, letterboxed)]
+        t3 = time.perf_counter()
+        self.last_times = StageTimes(1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2))
+        return detections
+
+    def step(self, images: np.ndarray, states: list[Any]) -> tuple[dict[str, np.ndarray], list[Any]]:
+        """One raw graph call with explicit states: no letterbox, no state slots, no threshold.
+
+        For parity checks and INT8 calibration, which need the graph's own outputs. ``states``
+        are in the backend's representation: numpy arrays for the onnxruntime and torch backends.
+        """
+        return self._forward(np.ascontiguousarray(images, dtype=np.float32), states)
+
+    def close(self) -> None:
+        """Release backend resources (device memory, sessions). The engine is unusable afterwards."""
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ backend contract
+    @abstractmethod
+    def _forward(self, images: np.ndarray, states: list[Any]) -> tuple[dict[str, np.ndarray], list[Any]]:
+        """Run the graph once on ``images`` (B, 3, H, W) float32 and batched ``states``.
+
+        Returns the detection outputs by name (``meta.output_names``, each with a
+        leading B axis, as numpy) and the new states in ``meta.states`` order, in
+        the same representation as ``states``.
+        """
+
+    def _new_slot(self) -> list[Any]:
+        """Zero-initialised state of one stream slot (one entry per ``meta.states``)."""
+        return [np.zeros(spec.shape, dtype=np.float32) for spec in self.meta.states]
+
+    def _zero_slot(self, slot: list[Any]) -> list[Any]:
+        """Return ``slot`` reset to zeros (backends holding device memory zero it in place)."""
+        return self._new_slot()
+
+    def _gather_states(self, slots: list[list[Any]]) -> list[Any]:
+        """Batch the states of several slots along axis 0, in slot order."""
+        if len(slots) == 1:
+            return list(slots[0])
+        return [np.concatenate(per_state, axis=0) for per_state in zip(*slots)]
+
+    def _scatter_states(self, slots: list[list[Any]], new_states: list[Any]) -> list[list[Any]]:
+        """Split batched new states back into one slot per stream (inverse of ``_gather_states``)."""
+        if len(slots) == 1:
+            return [list(new_states)]
+        return [[s[j : j + 1] for s in new_states] for j in range(len(slots))]
+
+    # ------------------------------------------------------------------ internals
+    def _check_stream(self, stream: int) -> int:
+        if not 0 <= stream < self.num_streams:
+            raise IndexError(f"stream {stream} out of range: this engine has {self.num_streams} slots")
+        return stream
+
+    def _groups(self, n: int) -> list[list[int]]:
+        """Frame indices of each graph call: one call when the graph batch allows, else one by one."""
+        batch = self.meta.batch_size
+        if batch == -1:
+            size = n if self.max_batch is None else min(n, self.max_batch)
+        elif batch == 1:
+            size = 1
+        elif batch == n:
+            size = n
+        else:
+            raise ValueError(
+                f"the graph has a static batch of {batch}; call infer with exactly {batch} frames "
+                "or export with a dynamic batch axis"
+            )
+        return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+
+    def _postprocess(self, raw: dict[str, np.ndarray], info: LetterboxInfo) -> Detections:
+        boxes_name, scores_name, labels_name, num_name = self.meta.output_names[:4]
+        n = int(raw[num_name])
+        scores = raw[scores_name][:n].astype(np.float32, copy=False)
+        keep = scores >= self.meta.score_thr
+        return Detections(
+            boxes=unletterbox_boxes(raw[boxes_name][:n][keep], info),
+            scores=scores[keep],
+            labels=raw[labels_name][:n][keep].astype(np.int64),
+            classes=self.meta.classes,
+        )

@@ -1,0 +1,91 @@
+"""The exported model's self-description: what a runtime needs to run it.
+
+The exporter writes this as JSON into the ONNX file's metadata (key ``tsmdet``)
+and every engine reads it back, so no runtime hard-codes input size, state
+shapes, normalisation or class names (the state contract of docs/architecture.md).
+
+Graph contract (batch ``B`` = number of stream slots in one call):
+
+* input ``image``: float32 ``(B, 3, H, W)``, pixel values 0..255 in ``channel_order``,
+  letterboxed to ``input_size`` with ``pad_value``; mean/std normalisation is inside the graph.
+* inputs ``state_0 .. state_{k-1}``: float32 ``(B, C_i, H_i, W_i)``, zeros at a stream start.
+* outputs ``boxes`` float32 ``(B, K, 4)`` x1, y1, x2, y2 in letterboxed input pixels;
+  ``scores`` float32 ``(B, K)``; ``labels`` int32 ``(B, K)`` (0-based class index);
+  ``num_dets`` int32 ``(B,)`` valid rows (rows past it have score 0);
+  ``state_out_0 .. state_out_{k-1}``: the next frame's states, same shapes as the inputs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+META_KEY = "tsmdet"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    """One shift cache: graph input name, graph output name, shape for ONE stream slot."""
+
+    name: str
+    output: str
+    shape: tuple[int, ...]  # (1, C, H, W)
+
+    @property
+    def nbytes(self) -> int:
+        n = 4  # float32
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """Everything an engine needs besides the graph itself."""
+
+    input_size: tuple[int, int]  # (width, height) of the letterboxed network input
+    classes: tuple[str, ...]
+    states: tuple[StateSpec, ...] = ()
+    batch_size: int = 1  # static batch of the graph; -1 when the batch axis is dynamic
+    channel_order: str = "RGB"
+    mean: tuple[float, float, float] = (123.675, 116.28, 103.53)  # applied inside the graph
+    std: tuple[float, float, float] = (58.395, 57.12, 57.375)
+    pad_value: float = 114.0
+    input_name: str = "image"
+    output_names: tuple[str, ...] = ("boxes", "scores", "labels", "num_dets")
+    max_det: int = 100
+    score_thr: float = 0.05
+    model_name: str = ""
+    schema_version: int = SCHEMA_VERSION
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def state_bytes_per_stream(self) -> int:
+        return sum(s.nbytes for s in self.states)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelMeta":
+        raw = json.loads(text)
+        version = raw.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"model metadata schema {version} is not supported (expected {SCHEMA_VERSION})")
+        raw["states"] = tuple(
+            StateSpec(name=s["name"], output=s["output"], shape=tuple(s["shape"])) for s in raw.get("states", ())
+        )
+        for key in ("input_size", "classes", "mean", "std", "output_names"):
+            raw[key] = tuple(raw[key])
+        return cls(**raw)
+
+
+def read_onnx_meta(path: str) -> ModelMeta:
+    """Read the metadata of an exported ONNX file without loading weights into a session."""
+    import onnx  # local: onnx is only needed by the onnx backend and tools
+
+    model = onnx.load(path, load_external_data=False)
+    for prop in model.metadata_props:
+        if prop.key == META_KEY:
+            return ModelMeta.from_json(prop.value)
+    raise ValueError(f"{path}: no '{META_KEY}' metadata; was it exported by tools/export_onnx.py?")

@@ -1,0 +1,71 @@
+"""onnxruntime backend: the portable engine (CPU anywhere, CUDA where onnxruntime-gpu is installed)."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .engine import INSTALL_HINTS, Engine, EngineUnavailableError
+from .meta import read_onnx_meta
+
+logger = logging.getLogger(__name__)
+
+
+def _import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise EngineUnavailableError(INSTALL_HINTS["onnx"]) from exc
+    return onnxruntime
+
+
+def _cpu_count() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity where the OS reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class OnnxEngine(Engine):
+    """Runs an exported ``.onnx`` file; metadata (sizes, states, classes) comes from the file itself."""
+
+    def __init__(
+        self, path: str | Path, num_streams: int = 1, providers: Sequence[str] | None = None
+    ) -> None:
+        ort = _import_onnxruntime()
+        path = str(path)
+        meta = read_onnx_meta(path)
+        if providers is None:
+            available = ort.get_available_providers()
+            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = _cpu_count()
+        self.session = ort.InferenceSession(path, sess_options=options, providers=list(providers))
+        logger.info("onnxruntime %s session on %s for %s",
+                    ort.__version__, self.session.get_providers(), path)
+
+        graph_inputs = {i.name for i in self.session.get_inputs()}
+        graph_outputs = {o.name for o in self.session.get_outputs()}
+        want_inputs = {meta.input_name, *(s.name for s in meta.states)}
+        want_outputs = {*meta.output_names, *(s.output for s in meta.states)}
+        if want_inputs - graph_inputs or want_outputs - graph_outputs:
+            raise ValueError(
+                f"{path}: graph does not match its metadata; missing inputs "
+                f"{sorted(want_inputs - graph_inputs)}, "
+                f"missing outputs {sorted(want_outputs - graph_outputs)}"
+            )
+        self._fetch = [*meta.output_names, *(s.output for s in meta.states)]
+        super().__init__(meta, num_streams)
+
+    def _forward(
+        self, images: np.ndarray, states: list[np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+        feeds = {self.meta.input_name: images}
+        feeds.update((spec.name, state) for spec, state in zip(self.meta.states, states))
+        results = self.session.run(self._fetch, feeds)
+        n_out = len(self.meta.output_names)
+        return dict(zip(self.meta.output_names, results[:n_out])), results[n_out:]

@@ -1,0 +1,202 @@
+"""TensorRT backend: a serialised engine plus its ``<engine>.meta.json`` sidecar.
+
+I/O is bound by tensor name (``set_input_shape`` / ``set_tensor_address`` /
+``execute_async_v3``), the API shared by TensorRT 8.5+ and 10.x; the binding-index
+API removed in 10.0 is not used. Shift states never leave the GPU: each stream slot
+owns a ping-pong pair of device buffers per state; a frame reads the current buffer
+and writes the spare one, then the two swap. Only the image goes up and the
+detections come down. When several slots share one call (dynamic batch axis),
+their states are copied device-to-device into a contiguous staging batch and back.
+
+Device memory goes through cuda-python (see ``cuda_memory``); buffers are
+zero-initialised with cudaMemset, so a stream starts from zeros as the state
+contract requires.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cuda_memory import CudaStream, DeviceBuffer
+from .engine import INSTALL_HINTS, Engine, EngineUnavailableError
+from .meta import ModelMeta
+
+logger = logging.getLogger(__name__)
+
+MIN_TRT_VERSION = (8, 5)  # name-based I/O and execute_async_v3
+
+
+def import_tensorrt() -> Any:
+    """Import ``tensorrt`` or raise ``EngineUnavailableError`` saying what to install."""
+    try:
+        import tensorrt
+    except ImportError as exc:
+        raise EngineUnavailableError(INSTALL_HINTS["trt"]) from exc
+    version = tuple(int(p) for p in tensorrt.__version__.split(".")[:2])
+    if version < MIN_TRT_VERSION:
+        raise EngineUnavailableError(
+            f"TensorRT {tensorrt.__version__} is too old (name-based I/O needs 8.5+). {INSTALL_HINTS['trt']}"
+        )
+    return tensorrt
+
+
+def meta_sidecar_path(engine_path: str | Path) -> Path:
+    """Where the builder writes, and this engine reads, the model metadata of an engine file."""
+    return Path(f"{engine_path}.meta.json")
+
+
+@dataclass
+class _PingPong:
+    """Two device buffers of one state of one stream slot; ``current`` holds the latest state."""
+
+    current: DeviceBuffer
+    spare: DeviceBuffer
+
+    def swap(self) -> None:
+        self.current, self.spare = self.spare, self.current
+
+
+@dataclass(frozen=True)
+class _StateBinding:
+    """Device addresses one graph call reads a state from and writes the next state to."""
+
+    input_ptr: int
+    output_ptr: int
+
+
+class TrtEngine(Engine):
+    """Runs a serialised TensorRT engine built by ``tsmdet.deploy.trt_builder``."""
+
+    def __init__(self, engine_path: str | Path, num_streams: int = 1) -> None:
+        trt = import_tensorrt()
+        engine_path = Path(engine_path)
+        sidecar = meta_sidecar_path(engine_path)
+        if not sidecar.is_file():
+            raise FileNotFoundError(f"{sidecar} not found: build engines with tools/build_engine.py")
+        meta = ModelMeta.from_json(sidecar.read_text())
+
+        self._trt = trt
+        self._trt_logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._trt_logger)
+        self._engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+        if self._engine is None:
+            raise RuntimeError(
+                f"{engine_path}: TensorRT {trt.__version__} could not deserialise it; engines are tied "
+                "to the GPU and TensorRT version they were built with, rebuild it here with "
+                "tools/build_engine.py"
+            )
+        self._context = self._engine.create_execution_context()
+        self._check_io(meta)
+        self.max_batch = self._profile_max_batch(meta)
+        self._stream = CudaStream()
+
+        image_bytes = 4 * 3 * meta.input_size[0] * meta.input_size[1]
+        self._image = DeviceBuffer(self.max_batch * image_bytes)
+        self._outputs: dict[str, tuple[DeviceBuffer, np.dtype]] = {}
+        for name in meta.output_names:
+            per_item = tuple(self._engine.get_tensor_shape(name))[1:]
+            if any(d < 0 for d in per_item):
+                raise ValueError(f"output {name!r} has dynamic non-batch dims {per_item}; "
+                                 "export it padded to max_det")
+            dtype = np.dtype(trt.nptype(self._engine.get_tensor_dtype(name)))
+            nbytes = self.max_batch * int(np.prod(per_item)) * dtype.itemsize
+            self._outputs[name] = (DeviceBuffer(nbytes), dtype)
+        # staging for calls that batch several slots: (input, output) per state
+        self._staging = [
+            (DeviceBuffer(self.max_batch * s.nbytes), DeviceBuffer(self.max_batch * s.nbytes))
+            for s in (meta.states if self.max_batch > 1 else ())
+        ]
+        super().__init__(meta, num_streams)
+        logger.info("TensorRT %s engine %s: max batch %d, %d stream slot(s)",
+                    trt.__version__, engine_path, self.max_batch, num_streams)
+
+    # ------------------------------------------------------------------ setup
+    def _check_io(self, meta: ModelMeta) -> None:
+        trt = self._trt
+        names = {self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)}
+        inputs = [meta.input_name, *(s.name for s in meta.states)]
+        outputs = [*meta.output_names, *(s.output for s in meta.states)]
+        missing = [n for n in inputs + outputs if n not in names]
+        if missing:
+            raise ValueError(f"engine lacks the tensors its metadata names: {missing}")
+        wrong_mode = [n for n in inputs if self._engine.get_tensor_mode(n) != trt.TensorIOMode.INPUT]
+        wrong_mode += [n for n in outputs if self._engine.get_tensor_mode(n) != trt.TensorIOMode.OUTPUT]
+        if wrong_mode:
+            raise ValueError(f"engine tensors with the wrong I/O mode: {wrong_mode}")
+
+    def _profile_max_batch(self, meta: ModelMeta) -> int:
+        if self._engine.get_tensor_shape(meta.input_name)[0] >= 0:
+            return int(self._engine.get_tensor_shape(meta.input_name)[0])
+        _, _, max_shape = self._engine.get_tensor_profile_shape(meta.input_name, 0)
+        return int(max_shape[0])
+
+    # ------------------------------------------------------------------ state slots on the device
+    def _new_slot(self) -> list[_PingPong]:
+        return [_PingPong(DeviceBuffer(s.nbytes), DeviceBuffer(s.nbytes)) for s in self.meta.states]
+
+    def _zero_slot(self, slot: list[_PingPong]) -> list[_PingPong]:
+        for pair in slot:
+            pair.current.zero(self._stream)
+            pair.spare.zero(self._stream)
+        self._stream.synchronize()
+        return slot
+
+    def _gather_states(self, slots: list[list[_PingPong]]) -> list[_StateBinding]:
+        if len(slots) == 1:
+            return [_StateBinding(p.current.ptr, p.spare.ptr) for p in slots[0]]
+        bindings = []
+        for k, (spec, (stage_in, stage_out)) in enumerate(zip(self.meta.states, self._staging)):
+            for j, slot in enumerate(slots):
+                stage_in.copy_from(slot[k].current.ptr, spec.nbytes, self._stream, offset=j * spec.nbytes)
+            bindings.append(_StateBinding(stage_in.ptr, stage_out.ptr))
+        return bindings
+
+    def _scatter_states(
+        self, slots: list[list[_PingPong]], new_states: list[_StateBinding]
+    ) -> list[list[_PingPong]]:
+        if len(slots) == 1:
+            for pair in slots[0]:
+                pair.swap()
+            return slots
+        for k, (spec, binding) in enumerate(zip(self.meta.states, new_states)):
+            for j, slot in enumerate(slots):
+                slot[k].current.copy_from(binding.output_ptr + j * spec.nbytes, spec.nbytes, self._stream)
+        return slots  # ordered on self._stream before the next launch
+
+    # ------------------------------------------------------------------ the graph call
+    def _forward(
+        self, images: np.ndarray, states: list[_StateBinding]
+    ) -> tuple[dict[str, np.ndarray], list[_StateBinding]]:
+        batch = images.shape[0]
+        if batch > self.max_batch:
+            raise ValueError(f"batch {batch} exceeds the engine's profile maximum {self.max_batch}")
+        ctx = self._context
+        ctx.set_input_shape(self.meta.input_name, tuple(images.shape))
+        self._image.upload(np.ascontiguousarray(images, dtype=np.float32), self._stream)
+        ctx.set_tensor_address(self.meta.input_name, self._image.ptr)
+        for spec, binding in zip(self.meta.states, states):
+            ctx.set_input_shape(spec.name, (batch, *spec.shape[1:]))
+            ctx.set_tensor_address(spec.name, binding.input_ptr)
+            ctx.set_tensor_address(spec.output, binding.output_ptr)
+        for name, (buffer, _) in self._outputs.items():
+            ctx.set_tensor_address(name, buffer.ptr)
+        if not ctx.execute_async_v3(self._stream.handle):
+            raise RuntimeError("TensorRT execute_async_v3 failed (see the TensorRT log above)")
+        outputs = {}
+        for name, (buffer, dtype) in self._outputs.items():
+            outputs[name] = np.empty(tuple(ctx.get_tensor_shape(name)), dtype=dtype)
+            buffer.download(outputs[name], self._stream)
+        self._stream.synchronize()
+        return outputs, states
+
+    def close(self) -> None:
+        buffers = [self._image, *(b for b, _ in self._outputs.values())]
+        buffers += [b for pair in self._staging for b in pair]
+        buffers += [b for slot in self._slots for p in slot for b in (p.current, p.spare)]
+        for buffer in buffers:
+            buffer.free()
+        self._stream.close()
