@@ -41,7 +41,7 @@ def temporal_shift(x: Tensor, num_segments: int, shift_div: int = 8, direction: 
     if direction not in SHIFT_DIRECTIONS:
         raise ValueError(f"direction must be one of {SHIFT_DIRECTIONS}, got {direction!r}")
     nt, c, h, w = x.shape
-    if nt % num_segments:
+    if not torch.jit.is_tracing() and nt % num_segments:
         raise ValueError(f"batch {nt} is not a multiple of num_segments={num_segments}")
     fold = fold_size(c, shift_div)
     clips = x.reshape(nt // num_segments, num_segments, c, h, w)  # (N, T, C, H, W)
