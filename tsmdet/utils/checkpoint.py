@@ -1,0 +1,115 @@
+"""Loading checkpoints without executing pickled code.
+
+torch >= 2.6 loads with ``weights_only=True``: a restricted unpickler that only
+rebuilds tensors, containers and explicitly allow-listed globals. mmengine
+0.10.7 writes checkpoints that this rejects (its ``message_hub`` holds
+``HistoryBuffer`` objects and numpy scalars/arrays), so ``--resume`` and
+``load_from`` break. The fix here is NOT ``weights_only=False`` (which runs any
+code a checkpoint file carries): it is the short allow-list below of exactly the
+types mmengine stores, used by one loader that is also registered as mmengine's
+loader for local files and http(s) URLs, so the Runner goes through it too.
+
+A file the user explicitly marks trusted (:func:`trust_checkpoint`, the tools'
+``--trust-checkpoint``) may be loaded with full pickle; nothing else is.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+_TRUSTED: set[str] = set()
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """The file holds a pickled object outside the allow-list (it could run code)."""
+
+
+def _numpy_globals() -> list[Any]:
+    """numpy's reconstruction helpers and dtype classes (module names differ in numpy 1 and 2)."""
+    try:
+        from numpy._core import multiarray  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    dtype_classes = [type(np.dtype(t)) for t in ("f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1", "U1", "S1", "O")]
+    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Stand-in for ``builtins.getattr`` during unpickling.
+
+    A pickled ``HistoryBuffer`` refers to its statistics methods as
+    ``getattr(HistoryBuffer, 'min')``; allowing the real ``getattr`` would hand
+    any attribute of any allowed object to the unpickler. This allows exactly
+    the statistics methods registered on ``HistoryBuffer`` and nothing else.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f"getattr({getattr(obj, '__name__', type(obj).__name__)}, {name!r}) is not allowed")
+
+
+def allowed_globals() -> list[Any]:
+    """Everything beyond tensors and builtin containers that mmengine checkpoints contain."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    return [HistoryBuffer, (_history_buffer_getattr, "builtins.getattr"), *_numpy_globals()]
+
+
+def trust_checkpoint(path: str | os.PathLike) -> None:
+    """Mark one file as trusted: it may then be unpickled without restriction."""
+    _TRUSTED.add(os.path.realpath(path))
+
+
+def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """``torch.load`` with the allow-list; refuses anything else with a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if os.path.realpath(path) in _TRUSTED:
+        logger.warning("loading %s with full pickle (marked trusted by the user)", path)
+        return torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        with torch.serialization.safe_globals(allowed_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeCheckpointError(
+            f"refusing to load {path}: it contains pickled objects outside tsmdet's allow-list "
+            f"(tensors, containers, numpy arrays/scalars, mmengine HistoryBuffer and its statistics methods), which could run "
+            f"arbitrary code when loaded. If you made this file or trust its source, pass "
+            f"--trust-checkpoint (or call tsmdet.utils.checkpoint.trust_checkpoint). Detail: "
+            f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"
+        ) from None
+
+
+def _load_from_local(filename: str, map_location: Any) -> Any:
+    return load_checkpoint_file(os.path.expanduser(filename), map_location)
+
+
+def _load_from_http(filename: str, map_location: Any) -> Any:
+    """Download once into torch hub's cache, then load it through the allow-list."""
+    cache_dir = Path(torch.hub.get_dir()) / "checkpoints"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / Path(filename.split("?")[0]).name
+    if not target.exists():
+        torch.hub.download_url_to_file(filename, str(target), progress=True)
+    return load_checkpoint_file(target, map_location)
+
+
+def register_safe_loader() -> None:
+    """Make mmengine's ``CheckpointLoader`` (load_from, resume, init_cfg Pretrained) use the safe loader.
+
+    Idempotent; called when ``tsmdet.models`` is imported.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    CheckpointLoader.register_scheme(prefixes="", loader=_load_from_local, force=True)
+    CheckpointLoader.register_scheme(prefixes=("http://", "https://"), loader=_load_from_http, force=True)
