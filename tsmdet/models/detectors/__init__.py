@@ -1,0 +1,3 @@
+from .video_detector import OnlineVideoDetector
+
+__all__ = ["OnlineVideoDetector"]
