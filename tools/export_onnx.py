@@ -1,0 +1,91 @@
+"""Export a tsmdet detector (config + checkpoint) to an ONNX model with online shift states.
+
+The graph takes the letterboxed RGB frame (float32 0..255) and the shift caches
+`state_0..`, and returns fixed-size detections `boxes, scores, labels, num_dets` plus
+the next caches `state_out_0..`; normalisation, box decoding and NMS are inside.
+The model's metadata (input size, state shapes, classes, thresholds) is stored in
+the file under the key 'tsmdet', so engines need nothing else. After export every
+operator is checked against TensorRT's ONNX parser, and onnxruntime is compared
+with PyTorch on a random frame sequence with the states fed back.
+The library function is ``tsmdet.deploy.export.export_onnx``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def _input_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1024x608, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"input size must be positive, got {text!r}")
+    return w, h
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  python tools/export_onnx.py configs/vid_r50_tsm.py work_dirs/vid_r50_tsm/epoch_7.pth "
+               "--out vid_r50_tsm.onnx\n"
+               "  python tools/export_onnx.py CONFIG CKPT --out model.onnx --input-size 640x384 "
+               "--dynamic-batch")
+    parser.add_argument("config", help="tsmdet/mmdet config file")
+    parser.add_argument("checkpoint", help="checkpoint (.pth) matching the config (loaded strictly)")
+    parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
+    parser.add_argument("--input-size", type=_input_size, default=None, metavar="WxH",
+                        help="network input (letterbox) size; default: the test pipeline's Resize scale "
+                             "rounded up to the pad divisor. Must be a multiple of the pad divisor (32)")
+    parser.add_argument("--dynamic-batch", action="store_true",
+                        help="symbolic batch axis (several streams per call); default static batch 1")
+    parser.add_argument("--score-thr", type=float, default=None, help="score threshold (default: test_cfg)")
+    parser.add_argument("--max-det", type=int, default=None,
+                        help="detections per frame K (default: test_cfg)")
+    parser.add_argument("--nms-iou", type=float, default=None,
+                        help="final NMS IoU threshold (default: test_cfg)")
+    parser.add_argument("--pre-nms-top-k", type=int, default=None, metavar="K",
+                        help="candidates per FPN level before NMS (default: test_cfg nms_pre)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the onnxruntime-vs-PyTorch comparison")
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help="allow full pickle for this checkpoint (only for files you trust)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for path, what in ((args.config, "config"), (args.checkpoint, "checkpoint")):
+        if not Path(path).is_file():
+            print(f"error: {what} file not found: {path}", file=sys.stderr)
+            return 2
+    from tsmdet.deploy.export import export_onnx
+    from tsmdet.deploy.trt_ops import UnsupportedOperatorError
+    from tsmdet.deploy.verify import ExportVerificationError
+    from tsmdet.utils.checkpoint import trust_checkpoint
+
+    if args.trust_checkpoint:
+        trust_checkpoint(args.checkpoint)
+    try:
+        meta, _ = export_onnx(
+            args.config, args.checkpoint, args.out, input_size=args.input_size,
+            dynamic_batch=args.dynamic_batch,
+            score_thr=args.score_thr, max_det=args.max_det, nms_iou=args.nms_iou,
+            pre_nms_top_k=args.pre_nms_top_k, verify=not args.no_verify,
+        )
+    except (UnsupportedOperatorError, ExportVerificationError, NotImplementedError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    logging.getLogger("export_onnx").info(
+        "wrote %s: input %dx%d, %d states, %d classes", args.out, *meta.input_size, len(meta.states),
+        len(meta.classes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Export a tsmdet/mmdet detector to ONNX with the online state contract.
+
+The module that is exported comes from :func:`tsmdet.deploy.deploy_model.build_deploy_model`
+(re-exported here). ``export_onnx`` does the whole job from a config and a checkpoint: build, load,
+export with the TorchScript tracer (:func:`tsmdet.deploy.onnx_utils.export_online`),
+write the ``ModelMeta`` JSON into the ONNX metadata, reject operators TensorRT
+cannot import, and compare onnxruntime with torch on a random frame sequence.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import onnx
+import torch
+
+from ..runtime.meta import META_KEY, ModelMeta
+from .deploy_model import DETECTION_OUTPUTS, DeployDetector, build_deploy_model
+from .onnx_utils import export_online
+from .trt_ops import check_trt_compatible
+from .verify import VerifyReport, verify_onnx
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DETECTION_OUTPUTS", "DeployDetector", "build_deploy_model", "export_deploy_model", "export_onnx",
+           "write_metadata"]
+
+
+def write_metadata(path: str | os.PathLike, meta: ModelMeta) -> None:
+    """Store ``meta`` as JSON under ``metadata_props['tsmdet']`` (replacing an older entry)."""
+    model = onnx.load(str(path))
+    for prop in [p for p in model.metadata_props if p.key == META_KEY]:
+        model.metadata_props.remove(prop)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = META_KEY, meta.to_json()
+    onnx.save(model, str(path))
+
+
+def export_deploy_model(
+    deploy: DeployDetector, meta: ModelMeta, out: str | os.PathLike, verify: bool = True,
+    verify_frames: int = 8,
+) -> VerifyReport | None:
+    """Export ``deploy`` to ``out`` with ``meta``, check the ops for TensorRT, verify on onnxruntime."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dynamic = meta.batch_size == -1
+    batch = 2 if dynamic else 1  # trace with 2 so nothing specialises on a batch of one
+    param = next(deploy.parameters())
+    width, height = meta.input_size
+    image = torch.full((batch, 3, height, width), meta.pad_value, dtype=param.dtype, device=param.device)
+    states = [torch.zeros(batch, *s.shape[1:], dtype=param.dtype, device=param.device) for s in meta.states]
+    with warnings.catch_warnings():
+        # every size the tracer warns about (candidates, top-k K, NMS N) is fixed by the static input size
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is chosen on purpose
+        export_online(deploy, image, states, meta.output_names, out, dynamic_batch=dynamic)
+    write_metadata(out, meta)
+    check_trt_compatible(out)
+    ops = sorted({node.op_type for node in onnx.load(str(out), load_external_data=False).graph.node})
+    logger.info("exported %s (%d states, batch %s); ops: %s", out, len(meta.states),
+                "dynamic" if dynamic else 1, ", ".join(ops))
+    if not verify:
+        return None
+    return verify_onnx(deploy, out, meta, num_frames=verify_frames, batch=batch)
+
+
+def _find_resize_scale(node: Any) -> tuple[int, int] | None:
+    """The ``scale`` (w, h) of the first ``Resize`` transform in a (nested) pipeline or dataset config."""
+    if isinstance(node, dict):
+        if node.get("type") in ("Resize", "mmdet.Resize") and node.get("scale") is not None:
+            scale = node["scale"]
+            if isinstance(scale, (int, float)):
+                return int(scale), int(scale)
+            return int(scale[0]), int(scale[1])
+        children = node.values()
+    elif isinstance(node, (list, tuple)):
+        children = node
+    else:
+        return None
+    for child in children:
+        found = _find_resize_scale(child)
+        if found is not None:
+            return found
+    return None
+
+
+def input_size_from_config(cfg: Any) -> tuple[int, int] | None:
+    """(w, h) network input from the test pipeline's ``Resize`` scale, rounded up to ``pad_size_divisor``.
+
+    mmdet's keep-ratio resize fits a frame inside the scale and pads to the divisor;
+    the letterboxed graph input is that scale padded the same way.
+    """
+    scale = _find_resize_scale(cfg.get("test_pipeline")) or _find_resize_scale(cfg.get("test_dataloader"))
+    if scale is None:
+        return None
+    model_cfg = cfg.model.get("detector", cfg.model)
+    divisor = int((model_cfg.get("data_preprocessor") or cfg.model.get("data_preprocessor") or {})
+                  .get("pad_size_divisor", 1))
+    return tuple(-(-v // divisor) * divisor for v in scale)  # type: ignore[return-value]
+
+
+def _classes_from(checkpoint: dict, cfg: Any) -> tuple[str, ...] | None:
+    """Class names: the checkpoint's ``meta.dataset_meta``, else the test dataset config's ``metainfo``,
+    else the test dataset class's ``METAINFO`` (unwrapping dataset wrappers)."""
+    from mmdet.registry import DATASETS
+
+    classes = ((checkpoint.get("meta") or {}).get("dataset_meta") or {}).get("classes")
+    dataset = (cfg.get("test_dataloader") or {}).get("dataset") or {}
+    while classes is None and dataset:
+        classes = (dataset.get("metainfo") or {}).get("classes")
+        dataset_cls = DATASETS.get(dataset["type"]) if isinstance(dataset.get("type"), str) else None
+        if classes is None and dataset_cls is not None:
+            classes = getattr(dataset_cls, "METAINFO", {}).get("classes")
+        dataset = dataset.get("dataset") or {}
+    return tuple(classes) if classes else None
+
+
+def export_onnx(
+    config_path: str | os.PathLike, checkpoint: str | os.PathLike, out: str | os.PathLike,
+    input_size: tuple[int, int] | None = None, dynamic_batch: bool = False, score_thr: float | None = None,
+    max_det: int | None = None, nms_iou: float | None = None, pre_nms_top_k: int | None = None,
+    verify: bool = True,
+) -> tuple[ModelMeta, VerifyReport | None]:
+    """Build the model of ``config_path``, load ``checkpoint`` (strictly), export to ``out``.
+
+    Registration follows the config's ``custom_imports`` (``tsmdet.models`` when it has
+    none, which also installs the safe checkpoint loader). ``input_size`` (w, h)
+    defaults to the test pipeline's Resize scale. Raises ``UnsupportedOperatorError``
+    when TensorRT could not import the graph and ``ExportVerificationError`` when
+    onnxruntime disagrees with torch.
+    """
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmengine.utils import import_modules_from_strings
+
+    for path, what in ((config_path, "config"), (checkpoint, "checkpoint")):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{what} not found: {path}")
+    cfg = Config.fromfile(str(config_path))
+    imports = cfg.get("custom_imports") or {"imports": ["tsmdet.models"], "allow_failed_imports": False}
+    import_modules_from_strings(**imports)
+    import tsmdet.models  # noqa: F401  (safe checkpoint loader, whatever the config imports)
+
+    init_default_scope(cfg.get("default_scope", "mmdet"))
+    size = input_size or input_size_from_config(cfg)
+    if size is None:
+        raise ValueError(f"{config_path}: no Resize scale in the test pipeline; pass an input size (w, h)")
+    from mmdet.registry import MODELS
+
+    model = MODELS.build(cfg.model)
+    ckpt = load_checkpoint(model, str(checkpoint), map_location="cpu", strict=True)
+    model.eval()
+    deploy, meta = build_deploy_model(
+        model, size, score_thr=score_thr, max_det=max_det, nms_iou=nms_iou, pre_nms_top_k=pre_nms_top_k,
+        classes=_classes_from(ckpt, cfg), model_name=Path(config_path).stem, dynamic_batch=dynamic_batch,
+    )
+    logger.info("model %s: input %dx%d, %d states (%.1f KiB per stream), %d classes",
+                meta.model_name, *meta.input_size, len(meta.states), meta.state_bytes_per_stream / 1024,
+                len(meta.classes))
+    return meta, export_deploy_model(deploy, meta, out, verify=verify)
