@@ -451,10 +451,15 @@ def _write_video(out_dir: Path, seed: int, split: str, index: int, frames: int,
     return _VideoSummary(split, index, relpath, frames, ordered, boxes)
 
 
-def _write_mp4(out_dir: Path, seed: int, index: int, frames: int, size: tuple[int, int]) -> _VideoSummary:
-    """Write one val-like video as ``videos/synthetic_%02d.mp4`` (mp4v, 30 fps) for the streaming tools."""
+def write_sample_video(path: str | Path, seed: int = 0, index: int = 0, frames: int = 96,
+                       size: tuple[int, int] = (160, 120)) -> int:
+    """Write one val-like synthetic video (mp4v, 30 fps); returns the number of boxes in it.
+
+    The streaming tools' built-in default input: deterministic for a seed, so a
+    newcomer's first run sees the same video the docs describe.
+    """
     cv2.setNumThreads(1)
-    path = out_dir / "videos" / f"synthetic_{index:02d}.mp4"
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), MP4_FPS, size)
     if not writer.isOpened():
@@ -466,6 +471,13 @@ def _write_mp4(out_dir: Path, seed: int, index: int, frames: int, size: tuple[in
             boxes += len(objects)
     finally:
         writer.release()
+    return boxes
+
+
+def _write_mp4(out_dir: Path, seed: int, index: int, frames: int, size: tuple[int, int]) -> _VideoSummary:
+    """Write one val-like video as ``videos/synthetic_%02d.mp4`` for the streaming tools."""
+    path = out_dir / "videos" / f"synthetic_{index:02d}.mp4"
+    boxes = write_sample_video(path, seed, index, frames, size)
     return _VideoSummary("mp4", index, str(path.relative_to(out_dir)), frames, (), boxes)
 
 

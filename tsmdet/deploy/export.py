@@ -16,6 +16,7 @@ from typing import Any
 
 import onnx
 import torch
+from torch import nn
 
 from ..runtime.meta import META_KEY, ModelMeta
 from .deploy_model import DETECTION_OUTPUTS, DeployDetector, build_deploy_model
@@ -118,19 +119,18 @@ def _classes_from(checkpoint: dict, cfg: Any) -> tuple[str, ...] | None:
     return tuple(classes) if classes else None
 
 
-def export_onnx(
-    config_path: str | os.PathLike, checkpoint: str | os.PathLike, out: str | os.PathLike,
+def load_deploy_model(
+    config_path: str | os.PathLike, checkpoint: str | os.PathLike | None,
     input_size: tuple[int, int] | None = None, dynamic_batch: bool = False, score_thr: float | None = None,
     max_det: int | None = None, nms_iou: float | None = None, pre_nms_top_k: int | None = None,
-    verify: bool = True,
-) -> tuple[ModelMeta, VerifyReport | None]:
-    """Build the model of ``config_path``, load ``checkpoint`` (strictly), export to ``out``.
+) -> tuple[nn.Module, ModelMeta]:
+    """Build the model of ``config_path``, load ``checkpoint`` (strictly), wrap it for deployment.
 
-    Registration follows the config's ``custom_imports`` (``tsmdet.models`` when it has
-    none, which also installs the safe checkpoint loader). ``input_size`` (w, h)
-    defaults to the test pipeline's Resize scale. Raises ``UnsupportedOperatorError``
-    when TensorRT could not import the graph and ``ExportVerificationError`` when
-    onnxruntime disagrees with torch.
+    The returned module has the exported graph's signature, so the torch engine runs
+    exactly what the ONNX file contains. Registration follows the config's
+    ``custom_imports`` (``tsmdet.models`` when it has none, which also installs the
+    safe checkpoint loader). ``input_size`` (w, h) defaults to the test pipeline's
+    Resize scale. ``checkpoint=None`` keeps random weights (latency measurements only).
     """
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -138,7 +138,7 @@ def export_onnx(
     from mmengine.utils import import_modules_from_strings
 
     for path, what in ((config_path, "config"), (checkpoint, "checkpoint")):
-        if not Path(path).is_file():
+        if path is not None and not Path(path).is_file():
             raise FileNotFoundError(f"{what} not found: {path}")
     cfg = Config.fromfile(str(config_path))
     imports = cfg.get("custom_imports") or {"imports": ["tsmdet.models"], "allow_failed_imports": False}
@@ -152,7 +152,7 @@ def export_onnx(
     from mmdet.registry import MODELS
 
     model = MODELS.build(cfg.model)
-    ckpt = load_checkpoint(model, str(checkpoint), map_location="cpu", strict=True)
+    ckpt = load_checkpoint(model, str(checkpoint), map_location="cpu", strict=True) if checkpoint else {}
     model.eval()
     deploy, meta = build_deploy_model(
         model, size, score_thr=score_thr, max_det=max_det, nms_iou=nms_iou, pre_nms_top_k=pre_nms_top_k,
@@ -161,4 +161,20 @@ def export_onnx(
     logger.info("model %s: input %dx%d, %d states (%.1f KiB per stream), %d classes",
                 meta.model_name, *meta.input_size, len(meta.states), meta.state_bytes_per_stream / 1024,
                 len(meta.classes))
+    return deploy, meta
+
+
+def export_onnx(
+    config_path: str | os.PathLike, checkpoint: str | os.PathLike, out: str | os.PathLike,
+    input_size: tuple[int, int] | None = None, dynamic_batch: bool = False, score_thr: float | None = None,
+    max_det: int | None = None, nms_iou: float | None = None, pre_nms_top_k: int | None = None,
+    verify: bool = True,
+) -> tuple[ModelMeta, VerifyReport | None]:
+    """Export the model of ``config_path`` with ``checkpoint`` to ``out`` (see :func:`load_deploy_model`).
+
+    Raises ``UnsupportedOperatorError`` when TensorRT could not import the graph and
+    ``ExportVerificationError`` when onnxruntime disagrees with torch.
+    """
+    deploy, meta = load_deploy_model(config_path, checkpoint, input_size, dynamic_batch, score_thr, max_det,
+                                     nms_iou, pre_nms_top_k)
     return meta, export_deploy_model(deploy, meta, out, verify=verify)

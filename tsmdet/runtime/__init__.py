@@ -15,7 +15,7 @@ from .meta import ModelMeta, StateSpec, read_onnx_meta
 from .preprocess import LetterboxInfo, letterbox, unletterbox_boxes
 
 __all__ = [
-    "Detections", "Engine", "EngineUnavailableError", "LetterboxInfo", "ModelMeta", "StageTimes",
+    "Detections", "Engine", "EngineUnavailableError", "require_engine", "LetterboxInfo", "ModelMeta", "StageTimes",
     "StateSpec", "available_engines", "create_engine", "letterbox", "read_onnx_meta", "unletterbox_boxes",
 ]
 
@@ -63,6 +63,14 @@ def available_engines() -> dict[str, bool | str]:
     return result
 
 
+def require_engine(kind: str) -> str:
+    """The backend's version; raises ``EngineUnavailableError`` saying what to install when it is unusable."""
+    ok, info = _probe(kind)
+    if not ok:
+        raise EngineUnavailableError(info)
+    return info
+
+
 def _is_torch_module(model: Any) -> bool:
     return hasattr(model, "forward") and hasattr(model, "eval") and not isinstance(model, (str, Path))
 
@@ -100,9 +108,7 @@ def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) ->
             ``precision``, ``cache_dir``, ``max_batch`` (trt from an ``.onnx`` file).
     """
     resolved = _resolve_kind(kind, model)
-    ok, reason = _probe(resolved)
-    if not ok:
-        raise EngineUnavailableError(reason)
+    require_engine(resolved)
     logger.info("engine %s (asked for %s)", resolved, kind)
 
     if resolved == "torch":

@@ -43,7 +43,9 @@ def _positive_float(text: str) -> float:
 def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
     """Source, output and run arguments (the engine's arguments are added by the runtime)."""
     src = parser.add_argument_group("source")
-    src.add_argument("source", help="video file, image folder, camera index (0, 1, ...) or rtsp/http(s) URL")
+    src.add_argument("source", nargs="?", default=None,
+                     help="video file, image folder, camera index (0, 1, ...) or rtsp/http(s) URL "
+                          "(default: the built-in synthetic sample video)")
     src.add_argument(
         "--queue-size",
         type=_positive_int,

@@ -113,3 +113,23 @@ def register_safe_loader() -> None:
 
     CheckpointLoader.register_scheme(prefixes="", loader=_load_from_local, force=True)
     CheckpointLoader.register_scheme(prefixes=("http://", "https://"), loader=_load_from_http, force=True)
+
+
+def publish_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, half: bool = True) -> Path:
+    """Write a weights-only copy of a training checkpoint for shipping.
+
+    Drops the optimizer, scheduler and message hub (needed only to resume),
+    keeps the weights (as float16 with ``half``: half the size; they are cast back
+    to the model's dtype on load) and the small metadata a user needs
+    (``dataset_meta`` with the class names, iteration, versions).
+    """
+    ckpt = load_checkpoint_file(src)
+    state = ckpt.get("state_dict", ckpt)
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    meta = {k: v for k, v in (ckpt.get("meta") or {}).items()
+            if k in ("dataset_meta", "iter", "epoch", "mmengine_version", "seed", "experiment_name")}
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": state, "meta": meta}, dst)
+    return dst
