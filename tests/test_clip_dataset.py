@@ -23,6 +23,14 @@ from tsmdet.datasets.video_sampler import VideoSampler, partition_videos  # noqa
 
 register_all_modules(init_default_scope=True)
 
+
+@pytest.fixture(autouse=True)
+def _mmdet_scope():
+    """Builders here resolve names in mmdet's scope; a Runner in another test file may have switched it."""
+    from mmengine.registry import init_default_scope
+
+    init_default_scope('mmdet')
+
 WIDTH, HEIGHT = 64, 48
 CAR, BUS, PANDA, ZEBRA, AIRPLANE = (CLASS_NAMES.index(n) + 1 for n in ('car', 'bus', 'giant_panda', 'zebra',
                                                                        'airplane'))

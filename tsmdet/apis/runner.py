@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 from mmengine.config import Config
+from mmengine.model import MMDistributedDataParallel
+from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 
 from tsmdet.utils.checkpoint import trust_checkpoint
@@ -50,8 +52,33 @@ def build_runner(
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
     if launcher != "none" and not torch.cuda.is_available():
-        cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+        _setup_cpu_distributed(cfg)
     return Runner.from_cfg(cfg)
+
+
+@MODEL_WRAPPERS.register_module()
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` for CPU processes: mmengine's Runner always passes
+    ``device_ids=[LOCAL_RANK]``, which torch's DDP rejects for a CPU module."""
+
+    def __init__(self, module: torch.nn.Module, device_ids: list[int] | None = None, **kwargs) -> None:
+        super().__init__(module=module, device_ids=None, **kwargs)
+
+
+def _setup_cpu_distributed(cfg: Config) -> None:
+    """Several CPU processes (torchrun without CUDA): gloo instead of NCCL.
+
+    mmengine 0.10's ``pytorch`` launcher calls ``torch.cuda.set_device`` before it
+    starts the process group, which fails without a GPU; the group is started here
+    (the Runner then uses it as is) and the model is wrapped without device ids.
+    """
+    cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="gloo")
+    wrapper = cfg.get("model_wrapper_cfg") or {}
+    if wrapper.get("type", "MMDistributedDataParallel") == "MMDistributedDataParallel":
+        cfg.model_wrapper_cfg = dict(wrapper, type="CPUDistributedDataParallel", broadcast_buffers=False,
+                                     find_unused_parameters=cfg.get("find_unused_parameters", False))
 
 
 def configure_test(cfg: Config, mode: str = "online", out_prefix: str | None = None) -> None:
@@ -65,6 +92,7 @@ def configure_test(cfg: Config, mode: str = "online", out_prefix: str | None = N
     dataset = cfg.test_dataloader.dataset
     if mode == "offline":
         dataset.test_clip_len = cfg.model.detector.backbone.get("num_segments", 1)
+        cfg.test_dataloader.collate_fn = dict(type="clip_collate")  # clip samples -> N*T frames
     else:
         dataset.pop("test_clip_len", None)
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,14 @@ class VIDMetric(BaseMetric):
         self._gt: dict | None = None  # loaded on first compute (rank 0 only), then cached
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Keep each image's predictions (original-image xyxy boxes, 0-based labels) as numpy."""
+        """Keep each image's predictions (original-image xyxy boxes, 0-based labels) as numpy.
+
+        Padding frames (``is_padded``: repeats of a video's last frame that fill its last
+        offline test clip) are skipped, so that frame is not counted twice.
+        """
         for sample in data_samples:
+            if sample.get("is_padded", False):
+                continue
             pred = sample["pred_instances"]
             self.results.append({
                 "img_id": int(sample["img_id"]),
@@ -66,8 +73,17 @@ class VIDMetric(BaseMetric):
                 "labels": _as_numpy(pred["labels"]).reshape(-1),
             })
 
+    def evaluate(self, size: int) -> dict:
+        """mmengine passes ``size`` = number of dataset samples and truncates the gathered
+        results to it, but an offline test sample is a clip of T frames with one result per
+        frame: truncating would silently drop all but the first 1/T of the frames. Keep every
+        result; repeats of a frame (a padding sampler) are removed by image id in
+        :meth:`compute_metrics`."""
+        return super().evaluate(sys.maxsize)
+
     def compute_metrics(self, results: list) -> dict[str, float]:
         logger = MMLogger.get_current_instance()
+        results = list({r["img_id"]: r for r in results}.values())  # one result per image
         if self._gt is None:
             self._gt = load_vid_gt(self.ann_file)
         class_names = self._class_names(self._gt)

@@ -42,6 +42,10 @@ def _numpy_globals() -> list[Any]:
     return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
+# What HistoryBuffer._set_default_statistics registers (mmengine 0.10.x).
+_DEFAULT_STATISTICS = ("min", "max", "current", "mean")
+
+
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """Stand-in for ``builtins.getattr`` during unpickling.
 
@@ -52,7 +56,10 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # The defaults are registered lazily (by the first HistoryBuffer created), so in a fresh
+    # process (tools/test.py loading a training checkpoint) the dict can still be empty.
+    allowed = (*_DEFAULT_STATISTICS, *HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(f"getattr({getattr(obj, '__name__', type(obj).__name__)}, {name!r}) is not allowed")
 
