@@ -26,7 +26,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     result = run_demo(Path(args.out_dir), args.engine)
     print("\n" + Path(result["report_md"]).read_text())
-    print(result["summary"].report())
     print(f"\nreport:          {result['report_md']}\nannotated video: {result['video']}\n"
           f"detections:      {result['jsonl']}")
     return 0

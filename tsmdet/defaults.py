@@ -23,7 +23,7 @@ OUTPUTS = REPO_ROOT / "outputs"
 
 
 def default_video(path: Path = OUTPUTS / "demo" / "synthetic_sample.mp4", frames: int = 96) -> Path:
-    """The sample video (96 frames, 160x120, both motion classes), rendered once."""
+    """The sample video (96 frames, 160x120, synthetic seed 0), rendered once."""
     if not path.is_file():
         from tsmdet.datasets.synthetic import write_sample_video
 
