@@ -92,9 +92,11 @@ def input_size_from_config(cfg: Any) -> tuple[int, int] | None:
     """(w, h) network input from the test pipeline's ``Resize`` scale, rounded up to ``pad_size_divisor``.
 
     mmdet's keep-ratio resize fits a frame inside the scale and pads to the divisor;
-    the letterboxed graph input is that scale padded the same way.
+    the letterboxed graph input is that scale padded the same way. The test dataloader's
+    pipeline comes first: it is what testing runs, while a top-level ``test_pipeline``
+    may be a ``_base_`` leftover that the config replaced in its dataloader.
     """
-    scale = _find_resize_scale(cfg.get("test_pipeline")) or _find_resize_scale(cfg.get("test_dataloader"))
+    scale = _find_resize_scale(cfg.get("test_dataloader")) or _find_resize_scale(cfg.get("test_pipeline"))
     if scale is None:
         return None
     model_cfg = cfg.model.get("detector", cfg.model)

@@ -200,16 +200,22 @@ class RoIDeployHead(nn.Module):
         """RoIAlign on the level ``map_roi_levels`` picks: ``rois (R, 5)`` -> ``(R, C, h, w)``.
 
         Every level runs on all RoIs and ``Where`` keeps the right one: no NonZero, no
-        in-place index assignment, static shapes (the cost: L RoIAligns instead of one).
+        in-place index assignment, static shapes. On each level the RoIs of the other
+        levels are collapsed to an empty box first: with ``sampling_ratio=0`` the
+        sampling grid grows with the box, so a large RoI pooled on the finest level cost
+        more than all the rest of the head; an empty box samples nothing, which makes the
+        L RoIAligns cost about one.
         """
         num_levels = len(self.featmap_strides)
         scale = torch.sqrt((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]))  # (R,)
         level = torch.floor(torch.log2(scale / self.finest_scale + 1e-6)).clamp(min=0, max=num_levels - 1)
+        empty = torch.zeros_like(rois)  # image 0, box (0, 0, 0, 0); its pooled output is discarded
         out = None
         for i, stride in enumerate(self.featmap_strides):
-            pooled = roi_align(feats[i], rois, self.output_size, 1.0 / stride, self.sampling_ratio,
-                               aligned=True)  # (R, C, h, w)
-            out = pooled if out is None else torch.where((level == i).view(-1, 1, 1, 1), pooled, out)
+            on_level = (level == i).view(-1, 1)  # (R, 1)
+            pooled = roi_align(feats[i], torch.where(on_level, rois, empty), self.output_size, 1.0 / stride,
+                               self.sampling_ratio, aligned=True)  # (R, C, h, w)
+            out = pooled if out is None else torch.where(on_level.view(-1, 1, 1, 1), pooled, out)
         return out
 
     def forward(self, feats: Sequence[Tensor], proposals: Tensor, valid: Tensor) -> Detections:

@@ -104,7 +104,7 @@ def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) ->
         model: a ``.onnx`` path (onnx; trt builds or reuses a cached engine), a serialised
             engine path (trt), or the exporter's ``torch.nn.Module`` (torch, with ``meta=``).
         num_streams: stream slots, each with its own shift state.
-        kwargs: backend options: ``providers`` (onnx); ``meta``, ``device`` (torch);
+        kwargs: backend options: ``providers``, ``intra_op_threads`` (onnx); ``meta``, ``device`` (torch);
             ``precision``, ``cache_dir``, ``max_batch`` (trt from an ``.onnx`` file).
     """
     resolved = _resolve_kind(kind, model)

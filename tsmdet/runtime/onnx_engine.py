@@ -33,8 +33,11 @@ class OnnxEngine(Engine):
     """Runs an exported ``.onnx`` file; metadata (sizes, states, classes) comes from the file itself."""
 
     def __init__(
-        self, path: str | Path, num_streams: int = 1, providers: Sequence[str] | None = None
+        self, path: str | Path, num_streams: int = 1, providers: Sequence[str] | None = None,
+        intra_op_threads: int | None = None,
     ) -> None:
+        """``intra_op_threads`` defaults to the usable cores; pass fewer when other threads
+        (a decode thread, another engine) share the machine, so they do not oversubscribe it."""
         ort = _import_onnxruntime()
         path = str(path)
         meta = read_onnx_meta(path)
@@ -43,7 +46,7 @@ class OnnxEngine(Engine):
             providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = _cpu_count()
+        options.intra_op_num_threads = intra_op_threads or _cpu_count()
         self.session = ort.InferenceSession(path, sess_options=options, providers=list(providers))
         logger.info("onnxruntime %s session on %s for %s",
                     ort.__version__, self.session.get_providers(), path)

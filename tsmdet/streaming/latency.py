@@ -117,6 +117,10 @@ class LatencyMeter:
         recent = list(islice(reversed(self._samples.get(stage, ())), self._window))
         return sum(recent) / len(recent) if recent else math.nan
 
+    def samples(self, stage: str) -> list[float]:
+        """The recorded milliseconds of ``stage``, oldest first (the most recent ``max_samples``)."""
+        return list(self._samples.get(stage, ()))
+
     def stage(self, name: str) -> StageStats | None:
         """Statistics of one stage, ``None`` when it has no samples."""
         samples = self._samples.get(name)

@@ -83,16 +83,19 @@ def run_stream(
     max_frames: int | None = None,
     on_frame: Callable[[Frame, DetectionsLike], None] | None = None,
     log_every_s: float = 2.0,
+    meter: LatencyMeter | None = None,
 ) -> StreamSummary:
     """Detect on every frame of ``source`` and write to ``sinks``; closes source and sinks.
 
     Sinks are closed first on every exit, error or not, so the JSONL and video written so
     far are complete; then the error propagates. Ctrl-C ends the run normally with
     ``interrupted=True``. ``on_frame(frame, dets)`` is called after the sinks.
+    ``meter`` records the stage latencies (default: a new one); passing one lets the caller
+    read the per-frame samples (the benchmark pools several interleaved runs).
     """
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
-    run = _StreamRun(source, engine, sinks, on_frame=on_frame, log_every_s=log_every_s)
+    run = _StreamRun(source, engine, sinks, on_frame=on_frame, log_every_s=log_every_s, meter=meter)
     try:
         run.reset()
         run.loop(max_frames)
@@ -122,13 +125,14 @@ class _StreamRun:
         *,
         on_frame: Callable[[Frame, DetectionsLike], None] | None,
         log_every_s: float,
+        meter: LatencyMeter | None = None,
     ) -> None:
         self.source = source
         self.engine = engine
         self.sinks = sinks
         self.on_frame = on_frame
         self.log_every_s = log_every_s
-        self.meter = LatencyMeter(STAGES, max_samples=_MAX_LATENCY_SAMPLES)
+        self.meter = meter if meter is not None else LatencyMeter(STAGES, max_samples=_MAX_LATENCY_SAMPLES)
         self.frames = 0
         self.resets = 0
         self.end_reason = ""

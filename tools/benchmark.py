@@ -1,0 +1,69 @@
+"""Latency report of an online TSM detector per engine, against the same model without the shift.
+
+    python tools/benchmark.py                                     # built-in model, every engine, 200 frames
+    python tools/benchmark.py --config configs/vid_mbv2_tsm_retinanet.py --engines torch onnx
+    python tools/benchmark.py --config CFG --checkpoint CKPT --source video.mp4 --threads 2
+
+Model-only and end-to-end (decode + preprocess + inference + postprocess) p50/p90/p99 and FPS,
+per-stage times, parameters, FLOPs and state bytes per stream, and the targets (online TSM /
+no shift <= 1.05, onnxruntime >= 1.5x PyTorch, end-to-end <= 1.15x model-only), written to
+--out-dir as benchmark.json, benchmark.md and benchmark.png. Always exits 0 when the run
+completes: it is a report, failed targets are marked in it. See docs/deployment.md, "Latency".
+The library function is ``tsmdet.apis.benchmark.run_benchmark``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _input_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 512x320, got {text!r}") from None
+    return w, h
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config",
+                        help="model config (default: the built-in synthetic Faster R-CNN R18 TSM)")
+    parser.add_argument("--checkpoint",
+                        help="checkpoint, loaded strictly (default: the built-in one with the default "
+                             "config; else random weights, latency only)")
+    parser.add_argument("--engines", nargs="+", choices=["torch", "onnx", "trt"], default=None,
+                        help="engines to run (default: all; unavailable ones are reported with the reason)")
+    parser.add_argument("--frames", type=int, default=200,
+                        help="measured frames per variant (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=20,
+                        help="warm-up frames per variant (default: %(default)s)")
+    parser.add_argument("--block-frames", type=int, default=10,
+                        help="frames per variant per interleaved block (default: %(default)s)")
+    parser.add_argument("--source", help="video file to decode (default: a rendered synthetic video)")
+    parser.add_argument("--input-size", type=_input_size, default=None, metavar="WxH",
+                        help="network input (default: the config's test scale padded to 32)")
+    parser.add_argument("--out-dir", default="outputs/benchmark", help="report folder (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="intra-op threads of torch and onnxruntime (default: the usable cores)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tsmdet.streaming").setLevel(logging.WARNING)  # one summary per interleaved block
+    from tsmdet.apis.benchmark import format_markdown, run_benchmark
+
+    report = run_benchmark(args.config, args.checkpoint, engines=args.engines, frames=args.frames,
+                           warmup=args.warmup, source=args.source, out_dir=args.out_dir, threads=args.threads,
+                           input_size=args.input_size, block_frames=args.block_frames)
+    print(format_markdown(report))
+    print("written: " + ", ".join(report["files"].values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
