@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .engine import INSTALL_HINTS, Detections, Engine, EngineUnavailableError, StageTimes
+from .engine import INSTALL_HINTS, Detections, Engine, EngineUnavailableError, StageTimes, import_backend
 from .meta import ModelMeta, StateSpec, read_onnx_meta
 from .preprocess import LetterboxInfo, letterbox, unletterbox_boxes
 
@@ -27,18 +27,12 @@ ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 def _probe(kind: str) -> tuple[bool, str]:
     """(usable, version or the reason it is not) for one backend; imports the backend library."""
-    if kind == "torch":
+    if kind in ("torch", "onnx"):
         try:
-            import torch
-        except ImportError:
-            return False, INSTALL_HINTS["torch"]
-        return True, torch.__version__
-    if kind == "onnx":
-        try:
-            import onnxruntime
-        except ImportError:
-            return False, INSTALL_HINTS["onnx"]
-        return True, onnxruntime.__version__
+            library = import_backend("torch" if kind == "torch" else "onnxruntime", kind)
+        except EngineUnavailableError as exc:
+            return False, str(exc)
+        return True, library.__version__
     if kind == "trt":
         from .cuda_memory import cuda_device_count
         from .trt_engine import import_tensorrt

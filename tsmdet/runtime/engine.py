@@ -12,6 +12,8 @@ the four state-slot hooks; the default slot is a list of numpy arrays.
 """
 from __future__ import annotations
 
+import importlib
+
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -45,6 +47,15 @@ INSTALL_HINTS: dict[str, str] = {
     ),
 }
 
+
+
+def import_backend(module: str, kind: str) -> Any:
+    """Import a backend library (``onnxruntime``, ``torch``, ``tensorrt``) lazily, or raise
+    ``EngineUnavailableError`` saying what to install for engine ``kind``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise EngineUnavailableError(INSTALL_HINTS[kind]) from exc
 
 class EngineUnavailableError(RuntimeError):
     """The requested backend cannot run here; the message says what to install."""

@@ -8,18 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import INSTALL_HINTS, Engine, EngineUnavailableError
+from .engine import Engine, import_backend
 from .meta import read_onnx_meta
 
 logger = logging.getLogger(__name__)
-
-
-def _import_onnxruntime():
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise EngineUnavailableError(INSTALL_HINTS["onnx"]) from exc
-    return onnxruntime
 
 
 def _cpu_count() -> int:
@@ -38,7 +30,7 @@ class OnnxEngine(Engine):
     ) -> None:
         """``intra_op_threads`` defaults to the usable cores; pass fewer when other threads
         (a decode thread, another engine) share the machine, so they do not oversubscribe it."""
-        ort = _import_onnxruntime()
+        ort = import_backend("onnxruntime", "onnx")
         path = str(path)
         meta = read_onnx_meta(path)
         if providers is None:

@@ -13,25 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from .engine import INSTALL_HINTS, Engine, EngineUnavailableError
+from .engine import Engine, import_backend
 from .meta import ModelMeta
 
 logger = logging.getLogger(__name__)
-
-
-def _import_torch():
-    try:
-        import torch
-    except ImportError as exc:
-        raise EngineUnavailableError(INSTALL_HINTS["torch"]) from exc
-    return torch
 
 
 class TorchEngine(Engine):
     """Runs a ``torch.nn.Module`` with the graph signature; ``meta`` describes it as the export would."""
 
     def __init__(self, module: Any, meta: ModelMeta, num_streams: int = 1, device: str = "cpu") -> None:
-        self._torch = _import_torch()
+        self._torch = import_backend("torch", "torch")
         self.device = self._torch.device(device)
         self.module = module.to(self.device).eval()
         super().__init__(meta, num_streams)
