@@ -120,7 +120,6 @@ class _Model:
             "name": self.meta.model_name, "backbone": self.backbone,
             "params": sum(p.numel() for p in self.deploy.parameters()), "flops": flops, "gflops": flops / 1e9,
             "num_states": len(self.meta.states), "state_bytes_per_stream": self.meta.state_bytes_per_stream,
-            "onnx": str(self.onnx) if self.onnx else None,
         }
 
 
@@ -174,8 +173,8 @@ def _decode(video: str, frames: int) -> list[np.ndarray]:
     """Up to ``frames`` frames of ``video``, decoded by the streaming source (what the engines will see)."""
     with open_source(video) as source:
         images = [frame.image for frame in islice(source, frames)]
-    if not images:
-        raise ValueError(f"{video}: no frame could be decoded")
+    if len(images) < 2:
+        raise ValueError(f"{video}: {len(images)} frame(s) decoded; a stream needs at least 2")
     if len(images) < frames:
         logger.warning("%s has %d frames (< %d): model-only runs cycle through them, end-to-end blocks are "
                        "at most %d frames", video, len(images), frames, len(images))
