@@ -12,6 +12,7 @@ import pytest
 from tsmdet.datasets.synthetic import (
     MOTION_PAIR, MOTION_SIGN, SYNTHETIC_CLASSES, generate_synthetic_vid, render_synthetic_video,
 )
+from tsmdet.evaluation.vid_metric import SPLITS, compute_motion_iou, motion_bucket
 from tsmdet.datasets.vid_classes import CLASS_NAMES, NAME_TO_WNID, WNID_TO_NAME
 from tsmdet.datasets.vid_xml import VIDObject, read_frame_xml
 
@@ -37,28 +38,14 @@ def _video_dirs(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir() and any(p.glob("000000.*")))
 
 
-def _iou(a: VIDObject, b: VIDObject) -> float:
-    iw = max(0.0, min(a.xmax, b.xmax) - max(a.xmin, b.xmin))
-    ih = max(0.0, min(a.ymax, b.ymax) - max(a.ymin, b.ymin))
-    inter = iw * ih
-    union = (a.xmax - a.xmin) * (a.ymax - a.ymin) + (b.xmax - b.xmin) * (b.ymax - b.ymin) - inter
-    return inter / union
-
-
 def _motion_iou_buckets(frames: list[list[VIDObject]]) -> list[str]:
-    """FGFA speed bucket of every box that has a neighbour within +-10 frames (slow > 0.9, fast < 0.7)."""
-    tracks: dict[int, dict[int, VIDObject]] = defaultdict(dict)
-    for t, objects in enumerate(frames):
-        for o in objects:
-            tracks[o.trackid][t] = o
-    buckets = []
-    for track in tracks.values():
-        for t, box in track.items():
-            ious = [_iou(box, track[s]) for s in range(t - 10, t + 11) if s != t and s in track]
-            if ious:
-                m = float(np.mean(ious))
-                buckets.append("slow" if m > 0.9 else "fast" if m < 0.7 else "medium")
-    return buckets
+    """FGFA speed bucket of every box, computed by the VID metric's own motion IoU."""
+    rows = [(o.trackid, t, o.xmin, o.ymin, o.xmax, o.ymax) for t, objects in enumerate(frames) for o in objects]
+    if not rows:
+        return []
+    table = np.array(rows, dtype=np.float64)
+    miou = compute_motion_iou(np.zeros(len(rows)), table[:, 0], table[:, 1], table[:, 2:])
+    return [SPLITS[i] for i in motion_bucket(miou)]
 
 
 def test_layout_is_ilsvrc2015(tiny_set: tuple[Path, dict[str, int]]) -> None:
