@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tsmdet.datasets.synthetic import (
-    MOTION_PAIR, MOTION_SIGN, SYNTHETIC_CLASSES, generate_synthetic_vid, render_synthetic_video,
+    GENERATOR_VERSION, MOTION_PAIR, MOTION_SIGN, SYNTHETIC_CLASSES, VERSION_FILE, generate_synthetic_vid,
+    generator_version, render_synthetic_video,
 )
 from tsmdet.evaluation.vid_metric import SPLITS, compute_motion_iou, motion_bucket
 from tsmdet.datasets.vid_classes import CLASS_NAMES, NAME_TO_WNID, WNID_TO_NAME
@@ -52,7 +53,7 @@ def test_layout_is_ilsvrc2015(tiny_set: tuple[Path, dict[str, int]]) -> None:
     root, counts = tiny_set
     frames = TINY["frames"]
     names = [f"{t:06d}" for t in range(frames)]
-    assert sorted(p.name for p in root.iterdir()) == ["Annotations", "Data", "ImageSets", "videos"]
+    assert sorted(p.name for p in root.iterdir()) == ["Annotations", "Data", "ImageSets", VERSION_FILE, "videos"]
     assert sorted(p.name for p in (root / "Data" / "VID").iterdir()) == ["train", "val"]
     for split, pattern in (("train", TRAIN_VIDEO), ("val", VAL_VIDEO)):
         videos = _video_dirs(root / "Data" / "VID" / split)
@@ -215,3 +216,36 @@ def test_motion_pair_identical_in_single_frames_opposite_in_motion() -> None:
     for name, values in zip(MOTION_PAIR, (first, second)):
         assert np.all(MOTION_SIGN[name] * values["velocity_x"] >= 0), name
         assert MOTION_SIGN[name] * values["velocity_x"].mean() > 0.2, name
+
+
+def test_motion_pair_moves_a_visible_distance_per_frame() -> None:
+    """The pair's speed is in pixels: 1.5-5 % of the short side per frame (1.8-6 px at 160x120)."""
+    from tsmdet.datasets.synthetic import _sample_instances
+
+    rng = np.random.default_rng(0)
+    speeds = {name: [] for name in SYNTHETIC_CLASSES}
+    for _ in range(300):
+        for inst in _sample_instances(rng, 160, 120):
+            speeds[inst.class_name].append(float(np.hypot(*inst.velocity)))
+    for name in MOTION_PAIR:
+        assert len(speeds[name]) > 50
+        assert 0.015 * 120 <= min(speeds[name]) and max(speeds[name]) <= 0.05 * 120, name
+    # the appearance classes keep the size-relative bands, slow ones included
+    assert min(speeds["zebra"]) < 0.5
+
+
+def test_version_marker_and_demo_regenerates_a_stale_set(tmp_path: Path, monkeypatch) -> None:
+    from tsmdet.apis import demo
+
+    root = tmp_path / "syn"
+    monkeypatch.setattr(demo, "SYNTHETIC_ARGS", dict(seed=0, train_videos=1, val_videos=1, frames=3,
+                                                     size=(64, 48), mp4=0))
+    demo.prepare_synthetic_data(root, workers=1)
+    assert generator_version(root) == GENERATOR_VERSION
+    (root / VERSION_FILE).write_text("1\n")  # a set made by an older generator
+    stale_xml = next((root / "Annotations" / "VID" / "train").rglob("*.xml"))
+    stale_xml.write_text("stale")
+    demo.prepare_synthetic_data(root, workers=1)
+    assert generator_version(root) == GENERATOR_VERSION
+    assert stale_xml.read_text() != "stale"
+    assert (root / "annotations" / "imagenet_vid_val.json").is_file()

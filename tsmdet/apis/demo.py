@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from tsmdet.datasets.imagenet_vid import convert_to_file
-from tsmdet.datasets.synthetic import generate_synthetic_vid
+from tsmdet.datasets.synthetic import GENERATOR_VERSION, generate_synthetic_vid, generator_version
 from tsmdet.defaults import DEFAULT_CHECKPOINT, DEFAULT_CONFIG, OUTPUTS, REPO_ROOT, default_video, open_engine
 from tsmdet.streaming import JsonlSink, VideoSink, open_source, run_stream
 
@@ -27,9 +27,12 @@ SYNTHETIC_ARGS = dict(seed=0, train_videos=120, val_videos=16, frames=32, size=(
 
 def prepare_synthetic_data(root: Path = SYNTHETIC_ROOT, workers: int = 2) -> Path:
     """Generate the synthetic set once and convert both splits (skipped when up to date)."""
-    if not (root / "Annotations").is_dir():
-        logger.info("generating the synthetic data set in %s", root)
-        generate_synthetic_vid(root, workers=workers, **SYNTHETIC_ARGS)
+    if generator_version(root) != GENERATOR_VERSION:
+        if (root / "Annotations").is_dir():
+            logger.info("%s was made by another version of the generator; regenerating it", root)
+        else:
+            logger.info("generating the synthetic data set in %s", root)
+        generate_synthetic_vid(root, workers=workers, overwrite=True, **SYNTHETIC_ARGS)
     for split in ("train", "val"):
         convert_to_file(root, split, root / "annotations" / f"imagenet_vid_{split}.json", workers=workers)
     return root
