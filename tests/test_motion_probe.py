@@ -124,3 +124,15 @@ def test_probe_tool_names_a_missing_annotation_file(tool, tmp_path: Path, caplog
     assert tool.main([str(REPO / "configs/synthetic/faster_rcnn_r18_tsm.py"), "x.pth",
                       "--data-root", str(tmp_path)]) == 2
     assert str(tmp_path / "annotations" / "imagenet_vid_val.json") in caplog.text
+
+
+def test_direction_learnability_runs_and_reports(tiny_vid: Path, one_torch_thread) -> None:
+    """A few steps on the tiny set: the curve has entries with accuracies in [0, 1]."""
+    from tsmdet.apis.direction_learnability import train_direction_classifier
+
+    reports = []
+    result = train_direction_classifier(REPO / "configs/synthetic/faster_rcnn_r18_tsm.py", steps=4,
+                                        data_root=str(tiny_vid), report_every=2,
+                                        on_report=lambda *r: reports.append(r))
+    assert [c["step"] for c in result["curve"]] == [r[0] for r in reports]
+    assert result["curve"] and all(0.0 <= c["accuracy"] <= 1.0 for c in result["curve"])
