@@ -101,8 +101,8 @@ def train_direction_classifier(config: str | Path, steps: int = 400, data_root: 
         accuracies.append(float(((logits > 0).float() == labels).float().mean()))
         if step % report_every == 0 or step == steps:
             acc = float(np.mean(accuracies[-report_every:]))
-            curve.append({"step": step, "accuracy": acc, "loss": float(loss)})
+            curve.append({"step": step, "accuracy": acc, "loss": float(loss.detach())})
             if on_report is not None:
-                on_report(step, acc, float(loss))
+                on_report(step, acc, float(loss.detach()))
     return {"config": str(config), "steps": steps, "curve": curve,
             "final_accuracy": curve[-1]["accuracy"] if curve else None}

@@ -100,8 +100,8 @@ _SPEED_BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.007), (0.012, 0.028), (
 _PAIR_MAX_TILT = 0.35        # radians off horizontal for the motion pair
 # Motion pair speed, (low, high) as a fraction of the short image side per frame: 1.8-6 px
 # at 160x120, i.e. about 0.5-1.5 cells of the stride-4 feature map where the first shift
-# sits. Size-relative bands left two thirds of the pair at or under a pixel per frame,
-# where no model learned the direction in CPU-sized training (docs/experiments.md).
+# sits. Size-relative bands left two thirds of the pair at or under a pixel per frame
+# (docs/synthetic_data.md, docs/experiments.md).
 _PAIR_SPEED_RANGE = (0.015, 0.05)
 _EXPOSURE = 0.8              # blur length = speed * exposure (fraction of a frame)
 _MAX_DRIFT = 0.3             # background drift, pixels per frame per axis
