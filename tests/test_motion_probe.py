@@ -126,13 +126,20 @@ def test_probe_tool_names_a_missing_annotation_file(tool, tmp_path: Path, caplog
     assert str(tmp_path / "annotations" / "imagenet_vid_val.json") in caplog.text
 
 
-def test_direction_learnability_runs_and_reports(tiny_vid: Path, one_torch_thread) -> None:
-    """A few steps on the tiny set: the curve has entries with accuracies in [0, 1]."""
+def test_direction_learnability_runs_reports_and_saves(tiny_vid: Path, tmp_path: Path, one_torch_thread) -> None:
+    """A few steps on the tiny set: a curve of accuracies in [0, 1], and a saved model the safe loader reads."""
+    import torch
+
     from tsmdet.apis.direction_learnability import train_direction_classifier
+    from tsmdet.utils.checkpoint import load_checkpoint_file
 
     reports = []
+    saved = tmp_path / "direction.pth"
     result = train_direction_classifier(REPO / "configs/synthetic/faster_rcnn_r18_tsm.py", steps=4,
                                         data_root=str(tiny_vid), report_every=2,
-                                        on_report=lambda *r: reports.append(r))
+                                        on_report=lambda *r: reports.append(r), save_to=str(saved))
     assert [c["step"] for c in result["curve"]] == [r[0] for r in reports]
     assert result["curve"] and all(0.0 <= c["accuracy"] <= 1.0 for c in result["curve"])
+    state = load_checkpoint_file(saved)["state_dict"]
+    assert any(k.startswith("detector.backbone.") for k in state)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())

@@ -24,13 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=400, help="Adam steps of one clip batch (default: %(default)s)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
     parser.add_argument("--out", help="write the curve as json here")
+    parser.add_argument("--init", help="start from this detector checkpoint (default: the config's init)")
+    parser.add_argument("--save", help="write the model with the trained backbone here (a load_from checkpoint)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         result = train_direction_classifier(
             args.config, args.steps, args.data_root, args.lr,
             on_report=lambda step, acc, loss: print(f"step {step:5d}  accuracy {100 * acc:5.1f} %  loss {loss:.3f}",
-                                                    flush=True))
+                                                    flush=True),
+            init_checkpoint=args.init, save_to=args.save)
     except (ValueError, FileNotFoundError) as err:
         logging.getLogger("direction_learnability").error("%s", err)
         return 2

@@ -49,8 +49,12 @@ def _pair_rois(samples: list, clip_len: int, classes: tuple[str, ...]) -> tuple[
 
 def train_direction_classifier(config: str | Path, steps: int = 400, data_root: str | None = None,
                                lr: float = 1e-3, seed: int = 0, report_every: int = 50,
-                               on_report: Callable[[int, float, float], None] | None = None) -> dict:
+                               on_report: Callable[[int, float, float], None] | None = None,
+                               init_checkpoint: str | None = None, save_to: str | None = None) -> dict:
     """Train backbone + linear classifier on car-vs-bus; returns the accuracy curve over training.
+
+    ``init_checkpoint`` starts from a detector checkpoint; ``save_to`` writes the
+    model (with the trained backbone) as a checkpoint for ``load_from``.
 
     Each step's accuracy is measured on that step's clips *before* the update, so
     with a training set much larger than ``steps`` clips it estimates generalisation.
@@ -70,7 +74,12 @@ def train_direction_classifier(config: str | Path, steps: int = 400, data_root: 
         raise ValueError(f"{config}: the check needs the classes {POSITIVE!r} and {NEGATIVE!r}, has {classes}")
     clip_len = int(cfg.train_dataloader.dataset.get("num_frames", 1))
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=seed)
-    detector = MODELS.build(cfg.model).detector
+    model = MODELS.build(cfg.model)
+    if init_checkpoint:
+        from mmengine.runner import load_checkpoint
+
+        load_checkpoint(model, init_checkpoint, map_location="cpu")
+    detector = model.detector
     backbone, preprocess = detector.backbone, detector.data_preprocessor
     backbone.train()
     channels = backbone(torch.zeros(clip_len, 3, 64, 64))[0].shape[1]
@@ -104,5 +113,8 @@ def train_direction_classifier(config: str | Path, steps: int = 400, data_root: 
             curve.append({"step": step, "accuracy": acc, "loss": float(loss.detach())})
             if on_report is not None:
                 on_report(step, acc, float(loss.detach()))
+    if save_to:  # the whole model, backbone updated: a start point for detector training (load_from)
+        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": model.state_dict(), "meta": {"direction_steps": steps}}, save_to)
     return {"config": str(config), "steps": steps, "curve": curve,
             "final_accuracy": curve[-1]["accuracy"] if curve else None}
