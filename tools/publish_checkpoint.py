@@ -1,6 +1,6 @@
 """Turn a training checkpoint into a small weights-only file for shipping (fp16 by default).
 
-    python tools/publish_checkpoint.py work_dirs/big_ft_tsm/iter_1000.pth checkpoints/synthetic_faster_rcnn_r18_tsm.pth
+    python tools/publish_checkpoint.py work_dirs/dirinit_tsm/iter_600.pth checkpoints/synthetic_faster_rcnn_r18_tsm.pth
 """
 from __future__ import annotations
 
