@@ -17,13 +17,7 @@ import argparse
 import logging
 import sys
 
-
-def _input_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 512x320, got {text!r}") from None
-    return w, h
+from tsmdet.utils.cli import frame_size
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--block-frames", type=int, default=10,
                         help="frames per variant per interleaved block (default: %(default)s)")
     parser.add_argument("--source", help="video file to decode (default: a rendered synthetic video)")
-    parser.add_argument("--input-size", type=_input_size, default=None, metavar="WxH",
+    parser.add_argument("--input-size", type=frame_size, default=None, metavar="WxH",
                         help="network input (default: the config's test scale padded to 32)")
     parser.add_argument("--out-dir", default="outputs/benchmark", help="report folder (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=None,

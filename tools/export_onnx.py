@@ -16,15 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
-
-def _input_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1024x608, got {text!r}") from None
-    if w <= 0 or h <= 0:
-        raise argparse.ArgumentTypeError(f"input size must be positive, got {text!r}")
-    return w, h
+from tsmdet.utils.cli import frame_size
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,7 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("config", help="tsmdet/mmdet config file")
     parser.add_argument("checkpoint", help="checkpoint (.pth) matching the config (loaded strictly)")
     parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
-    parser.add_argument("--input-size", type=_input_size, default=None, metavar="WxH",
+    parser.add_argument("--input-size", type=frame_size, default=None, metavar="WxH",
                         help="network input (letterbox) size; default: the test pipeline's Resize scale "
                              "rounded up to the pad divisor. Must be a multiple of the pad divisor (32)")
     parser.add_argument("--dynamic-batch", action="store_true",

@@ -17,14 +17,7 @@ import time
 from pathlib import Path
 
 from tsmdet.datasets.synthetic import MOTION_PAIR, SYNTHETIC_CLASSES, generate_synthetic_vid
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 160x120, got {text!r}") from None
-    return width, height
+from tsmdet.utils.cli import frame_size
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-videos", type=int, default=8, help="validation snippets")
     parser.add_argument("--frames", type=int, default=32,
                         help="frames per snippet (>= 21 keeps the +-10 frame motion-IoU windows whole)")
-    parser.add_argument("--size", type=_size, default="160x120", metavar="WxH", help="frame size")
+    parser.add_argument("--size", type=frame_size, default="160x120", metavar="WxH", help="frame size")
     parser.add_argument("--mp4", type=int, default=3,
                         help="val-like videos written as videos/synthetic_NN.mp4, for the streaming tools")
     parser.add_argument("--mp4-frames", type=int, default=96, help="frames per mp4 video (30 fps)")
