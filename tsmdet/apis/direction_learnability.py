@@ -81,8 +81,10 @@ def train_direction_classifier(config: str | Path, steps: int = 400, data_root: 
         load_checkpoint(model, init_checkpoint, map_location="cpu")
     detector = model.detector
     backbone, preprocess = detector.backbone, detector.data_preprocessor
+    backbone.eval()  # a dry run must not move the BatchNorm statistics of the model that is saved
+    with torch.no_grad():
+        channels = backbone(torch.zeros(clip_len, 3, 64, 64))[0].shape[1]
     backbone.train()
-    channels = backbone(torch.zeros(clip_len, 3, 64, 64))[0].shape[1]
     head = torch.nn.Linear(channels * 7, 1)
     optimizer = torch.optim.Adam([*backbone.parameters(), *head.parameters()], lr=lr)
     accuracies: list[float] = []

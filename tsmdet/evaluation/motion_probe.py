@@ -21,10 +21,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tsmdet.evaluation.vid_metric import SPLITS, compute_motion_iou, motion_bucket, paired_iou
+from tsmdet.evaluation.vid_metric import SPLITS, compute_motion_iou, motion_bucket, paired_iou, xywh_to_xyxy
+
+if TYPE_CHECKING:  # annotations only: the probe runs any object with Engine's reset/infer
+    from tsmdet.runtime.engine import Detections, Engine
 
 logger = logging.getLogger(__name__)
 
@@ -36,47 +40,48 @@ class _Box:
     frame: int  # position in the video (0-based, forward order)
     cls: str
     xyxy: np.ndarray
+    bucket: int  # FGFA motion split index (SPLITS)
 
 
-def _pair_scores(dets: object, box: np.ndarray, pair: Sequence[str]) -> np.ndarray:
+def _pair_scores(dets: Detections, box: np.ndarray, pair: Sequence[str]) -> np.ndarray:
     """Best score per class of ``pair`` among detections overlapping ``box`` by >= MATCH_IOU (0 if none)."""
     out = np.zeros(len(pair))
-    if len(dets) == 0:  # type: ignore[arg-type]
+    if len(dets) == 0:
         return out
-    iou = paired_iou(dets.boxes.astype(np.float64), np.repeat(box[None], len(dets), axis=0))  # type: ignore[attr-defined]
-    names = np.asarray(dets.class_names)  # type: ignore[attr-defined]
+    iou = paired_iou(dets.boxes.astype(np.float64), np.repeat(box[None], len(dets), axis=0))
+    names = np.asarray(dets.class_names)
     for k, name in enumerate(pair):
         hit = (iou >= MATCH_IOU) & (names == name)
         if hit.any():
-            out[k] = float(dets.scores[hit].max())  # type: ignore[attr-defined]
+            out[k] = float(dets.scores[hit].max())
     return out
 
 
-def _video_boxes(gt: dict, pair: Sequence[str]) -> tuple[dict[int, list[dict]], dict[int, list[_Box]], np.ndarray]:
-    """Frames per video (sorted) and the pair's GT boxes per video, with each box's motion bucket."""
+def _video_boxes(gt: dict, pair: Sequence[str]) -> tuple[dict[int, list[dict]], dict[int, list[_Box]]]:
+    """Frames per video (sorted) and the pair's GT boxes per video, each with its motion bucket."""
     names = {c["id"]: c["name"] for c in gt["categories"]}
     images = {im["id"]: im for im in gt["images"]}
     frames: dict[int, list[dict]] = {}
     for im in gt["images"]:
         frames.setdefault(im["video_id"], []).append(im)
+    position: dict[int, int] = {}  # image id -> index in its video's sorted frames
     for v in frames.values():
         v.sort(key=lambda im: im["frame_id"])
+        position.update((im["id"], i) for i, im in enumerate(v))
     anns = [a for a in gt["annotations"] if names[a["category_id"]] in pair]
-    xyxy = np.array([[a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
-                     for a in anns], dtype=np.float64).reshape(-1, 4)
+    xyxy = xywh_to_xyxy(np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(-1, 4))
     video = np.array([images[a["image_id"]]["video_id"] for a in anns], dtype=np.int64)
     frame = np.array([images[a["image_id"]]["frame_id"] for a in anns], dtype=np.int64)
     instance = np.array([a.get("instance_id", a["id"]) for a in anns], dtype=np.int64)
     buckets = motion_bucket(compute_motion_iou(video, instance, frame, xyxy)) if anns else np.zeros(0, np.int64)
     boxes: dict[int, list[_Box]] = {}
-    for a, b in zip(anns, xyxy):
-        im = images[a["image_id"]]
-        pos = next(i for i, f in enumerate(frames[im["video_id"]]) if f["id"] == im["id"])
-        boxes.setdefault(im["video_id"], []).append(_Box(pos, names[a["category_id"]], b))
-    return frames, boxes, buckets
+    for a, b, bucket in zip(anns, xyxy, buckets.tolist()):
+        boxes.setdefault(images[a["image_id"]]["video_id"], []).append(
+            _Box(position[a["image_id"]], names[a["category_id"]], b, bucket))
+    return frames, boxes
 
 
-def probe_direction(engine: object, gt: dict, image_root: str | Path, pair: Sequence[str] = ("car", "bus"),
+def probe_direction(engine: Engine, gt: dict, image_root: str | Path, pair: Sequence[str] = ("car", "bus"),
                     read_image: Callable[[Path], np.ndarray] | None = None,
                     progress: Callable[[int], None] | None = None) -> dict:
     """Run the time-reversal probe with ``engine`` (a tsmdet.runtime Engine with >= 2 streams).
@@ -97,38 +102,37 @@ def probe_direction(engine: object, gt: dict, image_root: str | Path, pair: Sequ
             return img
 
     root = Path(image_root)
-    frames, boxes, buckets = _video_boxes(gt, pair)
+    frames, boxes = _video_boxes(gt, pair)
     swap = {pair[0]: pair[1], pair[1]: pair[0]}
-    wins = np.zeros((2, len(buckets)))  # [forward, backward] per box: 1 win, 0.5 tie, 0 loss
-    margins = np.zeros((2, len(buckets)))
-    k = 0
+    wins: list[list[float]] = [[], []]  # [forward, backward] per box: 1 win, 0.5 tie, 0 loss
+    margins: list[list[float]] = [[], []]
+    bucket_of: list[int] = []
     for vid in sorted(frames):
         video = frames[vid]
         n = len(video)
-        per_frame: list[list[object]] = [[None, None] for _ in range(n)]
-        engine.reset()  # type: ignore[attr-defined]
-        for t in range(n):
-            images = [read_image(root / video[t]["file_name"]), read_image(root / video[n - 1 - t]["file_name"])]
-            fwd, bwd = engine.infer(images, streams=[0, 1])  # type: ignore[attr-defined]
-            per_frame[t][0] = fwd
-            per_frame[n - 1 - t][1] = bwd
+        images = [read_image(root / im["file_name"]) for im in video]  # each frame is used twice
+        engine.reset()
+        results = [engine.infer([images[t], images[n - 1 - t]], streams=[0, 1]) for t in range(n)]
+        per_frame = [(results[t][0], results[n - 1 - t][1]) for t in range(n)]  # (forward, backward)
         for box in boxes.get(vid, []):
             for d, true_cls in enumerate((box.cls, swap[box.cls])):
                 s = _pair_scores(per_frame[box.frame][d], box.xyxy, pair)
                 true_score = s[list(pair).index(true_cls)]
                 other_score = s[list(pair).index(swap[true_cls])]
-                wins[d, k] = 1.0 if true_score > other_score else 0.5 if true_score == other_score else 0.0
-                margins[d, k] = true_score - other_score
-            k += 1
+                wins[d].append(1.0 if true_score > other_score else 0.5 if true_score == other_score else 0.0)
+                margins[d].append(true_score - other_score)
+            bucket_of.append(box.bucket)
         if progress is not None:
             progress(n)
+
+    win, margin, buckets = np.array(wins).reshape(2, -1), np.array(margins).reshape(2, -1), np.array(bucket_of)
 
     def rates(mask: np.ndarray) -> dict:
         if not mask.any():
             return {"num_boxes": 0}
-        fwd, bwd = float(wins[0, mask].mean()), float(wins[1, mask].mean())
+        fwd, bwd = float(win[0, mask].mean()), float(win[1, mask].mean())
         return {"num_boxes": int(mask.sum()), "forward_win": fwd, "backward_win": bwd,
-                "direction_accuracy": (fwd + bwd) / 2, "mean_margin": float(margins[:, mask].mean())}
+                "direction_accuracy": (fwd + bwd) / 2, "mean_margin": float(margin[:, mask].mean())}
 
     everything = np.ones(len(buckets), dtype=bool)
     return {"pair": list(pair), **rates(everything),

@@ -307,7 +307,8 @@ def _class_index(kept_cats: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
     return by_id[np.searchsorted(kept_cats[by_id], cat_ids)]
 
 
-def _xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
+def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
+    """(N, 4) COCO x, y, w, h boxes as x1, y1, x2, y2."""
     return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
 
 
@@ -332,11 +333,11 @@ def _load(gt: dict, dets: list[dict], classes: Sequence[str] | None) -> _Dataset
     det_img, det_cls, det_xywh, det_score, records = _parse_dets(dets, img_ids, all_cat_ids, kept_cats)
     return _Dataset(
         cat_ids=cat_ids, cat_names=cat_names, num_images=len(img_ids),
-        gt=_Boxes(gt_img, gt_cls, _xywh_to_xyxy(gt_xywh)), gt_wh=gt_xywh[:, 2:],
+        gt=_Boxes(gt_img, gt_cls, xywh_to_xyxy(gt_xywh)), gt_wh=gt_xywh[:, 2:],
         gt_video=np.array([img_meta[i]["video_id"] for i in ann_img_id], dtype=np.int64),
         gt_instance=np.array([a["instance_id"] for a in anns], dtype=np.int64),
         gt_frame=np.array([img_meta[i]["frame_id"] for i in ann_img_id], dtype=np.int64),
-        det=_Boxes(det_img, det_cls, _xywh_to_xyxy(det_xywh)), det_score=det_score, det_records=records,
+        det=_Boxes(det_img, det_cls, xywh_to_xyxy(det_xywh)), det_score=det_score, det_records=records,
     )
 
 
