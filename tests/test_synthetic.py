@@ -220,12 +220,12 @@ def test_motion_pair_identical_in_single_frames_opposite_in_motion() -> None:
 
 def test_motion_pair_moves_a_visible_distance_per_frame() -> None:
     """The pair's speed is in pixels: 1.5-5 % of the short side per frame (1.8-6 px at 160x120)."""
-    from tsmdet.datasets.synthetic import _sample_instances
+    from tsmdet.datasets.synthetic.scene import sample_instances
 
     rng = np.random.default_rng(0)
     speeds = {name: [] for name in SYNTHETIC_CLASSES}
     for _ in range(300):
-        for inst in _sample_instances(rng, 160, 120):
+        for inst in sample_instances(rng, 160, 120):
             speeds[inst.class_name].append(float(np.hypot(*inst.velocity)))
     for name in MOTION_PAIR:
         assert len(speeds[name]) > 50

@@ -2,7 +2,8 @@
 
 Modules: :mod:`.listing` (ImageSets lists -> worker tasks), :mod:`.frames` (worker: XML ->
 records, the bad-input policy), :mod:`.assemble` (records -> json dict), :mod:`.fingerprint`
-(skip up-to-date outputs), :mod:`.parallel` (process pool), :mod:`.convert` (entry points),
+(skip up-to-date outputs), :mod:`.convert` (entry points; the process pool is
+:mod:`tsmdet.datasets.parallel`),
 :mod:`.records` (the dataclasses between them). The XML itself is read by
 :mod:`tsmdet.datasets.vid_xml`.
 

@@ -11,7 +11,7 @@ from .assemble import assemble, log_summary
 from .fingerprint import fingerprint_tasks, stored_fingerprint
 from .frames import convert_task
 from .listing import make_tasks
-from .parallel import parallel_map, resolve_workers
+from ..parallel import parallel_map, resolve_workers
 from .records import VID_SPLITS, ConversionSummary, ConvertTask
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .listing import exists_cached, listdir
-from .parallel import parallel_map
+from ..parallel import parallel_map
 from .records import FORMAT_VERSION, ConvertTask
 
 

@@ -1,4 +1,9 @@
-"""The converter's parallel driver: an ordered map over a process pool, with a progress bar."""
+"""The data tools' parallel driver: an ordered map over a process pool, with a progress bar.
+
+Used by the ImageNet VID converter (one task per video or DET chunk) and the synthetic
+generator (one task per video). Results come back in task order, so outputs do not depend
+on the worker count.
+"""
 from __future__ import annotations
 
 import sys
@@ -14,9 +19,13 @@ _R = TypeVar("_R")
 
 
 def parallel_map(fn: Callable[[_T], _R], tasks: Sequence[_T], workers: int, desc: str,
-                 progress: bool) -> Iterator[_R]:
-    """``map(fn, tasks)`` in task order, over a process pool when workers > 1, with a bar."""
-    bar = tqdm(total=len(tasks), desc=desc, file=sys.stderr, disable=None if progress else True)
+                 progress: bool, unit: str = "it") -> Iterator[_R]:
+    """``map(fn, tasks)`` in task order, over a process pool when workers > 1, with a bar.
+
+    ``fn`` must be a module-level function (it is pickled to the workers). The bar goes to
+    stderr and only to a terminal (tqdm's ``disable=None``) when ``progress`` is set.
+    """
+    bar = tqdm(total=len(tasks), desc=desc, unit=unit, file=sys.stderr, disable=None if progress else True)
     with bar:
         if workers <= 1 or len(tasks) <= 1:
             for task in tasks:
@@ -30,7 +39,7 @@ def parallel_map(fn: Callable[[_T], _R], tasks: Sequence[_T], workers: int, desc
                 yield result
                 bar.update()
         finally:
-            # On an error (strict mode) do not wait for the rest of the data set.
+            # On an error (a strict converter) do not wait for the rest of the data set.
             pool.shutdown(wait=True, cancel_futures=True)
 
 
