@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope
 from toy_detector import random_frames
 from tsmdet.deploy.export import build_deploy_model, export_deploy_model
 from tsmdet.deploy.trt_ops import check_trt_compatible
-from tsmdet.deploy.verify import match_detections, valid_rows
+from tsmdet.deploy.verify import pair_detections, valid_rows
 from tsmdet.runtime.meta import read_onnx_meta
 from tsmdet.runtime.onnx_engine import OnnxEngine
 from tsmdet.runtime.torch_engine import TorchEngine
@@ -135,7 +135,7 @@ def build_model(detector_cfg: dict) -> torch.nn.Module:
 
 
 def assert_same_detections(a, b, iou_thr: float = 0.99, score_atol: float = 1e-3) -> None:
-    match = match_detections(a, b, iou_thr)
+    match = pair_detections(a, b, iou_thr)
     assert match.num_a == match.num_b == match.matched, match
     assert match.max_score_diff <= score_atol, match
 

@@ -13,7 +13,7 @@ from tsmdet.datasets.synthetic import (
     GENERATOR_VERSION, MOTION_PAIR, MOTION_SIGN, SYNTHETIC_CLASSES, VERSION_FILE, generate_synthetic_vid,
     generator_version, render_synthetic_video,
 )
-from tsmdet.evaluation.vid_metric import SPLITS, compute_motion_iou, motion_bucket
+from tsmdet.evaluation.vid_metric import MOTION_BUCKETS, compute_motion_iou, motion_bucket
 from tsmdet.datasets.vid_classes import CLASS_NAMES, NAME_TO_WNID, WNID_TO_NAME
 from tsmdet.datasets.vid_xml import VIDObject, read_frame_xml
 
@@ -46,7 +46,7 @@ def _motion_iou_buckets(frames: list[list[VIDObject]]) -> list[str]:
         return []
     table = np.array(rows, dtype=np.float64)
     miou = compute_motion_iou(np.zeros(len(rows)), table[:, 0], table[:, 1], table[:, 2:])
-    return [SPLITS[i] for i in motion_bucket(miou)]
+    return [MOTION_BUCKETS[i] for i in motion_bucket(miou)]
 
 
 def test_layout_is_ilsvrc2015(tiny_set: tuple[Path, dict[str, int]]) -> None:

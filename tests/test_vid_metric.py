@@ -258,7 +258,7 @@ def _random_scene(seed: int) -> tuple[dict, list[dict]]:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_loop_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The vectorised matcher (also across small det chunks) equals FGFA's per-detection loop."""
-    import tsmdet.evaluation.vid_metric as vm
+    import tsmdet.evaluation.vid_metric.matching as vm
 
     monkeypatch.setattr(vm, "_CHUNK_DETS", 7)
     gt, dets = _random_scene(seed)

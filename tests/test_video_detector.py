@@ -18,7 +18,7 @@ from mmengine.optim import build_optim_wrapper
 from torch import nn
 
 from tsmdet.apis import load_config
-from tsmdet.deploy.verify import DetectionMatch, match_detections
+from tsmdet.deploy.verify import DetectionMatch, pair_detections
 
 REPO = Path(__file__).resolve().parents[1]
 NUM_FRAMES = 4  # the synthetic configs' num_segments
@@ -93,7 +93,7 @@ def match(a, b) -> DetectionMatch:
         pred = sample.pred_instances
         return pred.bboxes.numpy(), pred.scores.numpy(), pred.labels.numpy()
 
-    return match_detections(rows(a), rows(b))
+    return pair_detections(rows(a), rows(b))
 
 
 def assert_same_detections(a, b, what: str) -> None:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..runtime.meta import ModelMeta
+from ..utils.boxes import box_iou
 
 logger = logging.getLogger(__name__)
 
@@ -48,21 +49,14 @@ class DetectionMatch:
                               max(self.max_score_diff, other.max_score_diff))
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix of ``(n, 4)`` and ``(m, 4)`` xyxy boxes -> ``(n, m)``."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
-def match_detections(
+def pair_detections(
     a: tuple[np.ndarray, np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray, np.ndarray],
     iou_thr: float = 0.99, box_atol: float = 0.05,
 ) -> DetectionMatch:
-    """Greedy one-to-one matching of ``(boxes, scores, labels)`` sets.
+    """Pair two runs' detections one to one (greedy, by score of ``a``): how well ``b`` reproduces ``a``.
+
+    For comparing two engines on the same frames (torch vs onnxruntime), not for scoring
+    against ground truth (that is :func:`tsmdet.evaluation.vid_metric.match_to_gt`).
 
     A pair matches with the same label and IoU > ``iou_thr``, or every coordinate within
     ``box_atol`` pixels: a box one or two pixels thin changes its IoU by percents for
@@ -145,7 +139,7 @@ def verify_onnx(
             scale = max(1.0, float(np.abs(ref).max()))
             max_state_diff = max(max_state_diff, float(np.abs(ref - got).max()) / scale)
         for i in range(batch):
-            match = match + match_detections(valid_rows(torch_out, i), valid_rows(onnx_out, i))
+            match = match + pair_detections(valid_rows(torch_out, i), valid_rows(onnx_out, i))
         states_t = [torch.from_numpy(s).to(device) for s in torch_out[n_out:]]
         states_o = onnx_out[n_out:]
     report = VerifyReport(num_frames, max_state_diff, match)

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tsmdet.evaluation.vid_metric import SPLITS, compute_motion_iou, motion_bucket, paired_iou, xywh_to_xyxy
+from tsmdet.evaluation.vid_metric import MOTION_BUCKETS, compute_motion_iou, motion_bucket
+from tsmdet.utils.boxes import paired_iou, xywh_to_xyxy
 
 if TYPE_CHECKING:  # annotations only: the probe runs any object with Engine's reset/infer
     from tsmdet.runtime.engine import Detections, Engine
@@ -40,7 +41,7 @@ class _Box:
     frame: int  # position in the video (0-based, forward order)
     cls: str
     xyxy: np.ndarray
-    bucket: int  # FGFA motion split index (SPLITS)
+    bucket: int  # FGFA motion bucket index (MOTION_BUCKETS)
 
 
 def _pair_scores(dets: Detections, box: np.ndarray, pair: Sequence[str]) -> np.ndarray:
@@ -136,7 +137,7 @@ def probe_direction(engine: Engine, gt: dict, image_root: str | Path, pair: Sequ
 
     everything = np.ones(len(buckets), dtype=bool)
     return {"pair": list(pair), **rates(everything),
-            "by_motion": {s: rates(buckets == i) for i, s in enumerate(SPLITS)}}
+            "by_motion": {s: rates(buckets == i) for i, s in enumerate(MOTION_BUCKETS)}}
 
 
 def format_probe(result: dict) -> str:

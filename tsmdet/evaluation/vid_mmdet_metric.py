@@ -19,9 +19,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet.registry import METRICS
-from tsmdet.evaluation.vid_metric import SPLITS, evaluate_vid, format_summary, load_vid_gt, write_report
+from tsmdet.evaluation.vid_metric import MOTION_BUCKETS, evaluate_vid, format_summary, load_vid_gt, write_report
 
-_HEADLINE_KEYS: tuple[str, ...] = ("ap50", "ap", "devkit_map", *(f"ap50_{s}" for s in SPLITS))
+_HEADLINE_KEYS: tuple[str, ...] = ("ap50", "ap", "devkit_map", *(f"ap50_{s}" for s in MOTION_BUCKETS))
 
 
 @METRICS.register_module()
