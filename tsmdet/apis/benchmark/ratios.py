@@ -1,0 +1,46 @@
+"""The latency targets: paired per-block ratios (TSM overhead, onnx speed-up, end-to-end overhead).
+
+A ratio is the median over blocks of the per-block ratio (both sides ran back to back in
+the block): on a shared VM the speed drifts by 10-20 % within seconds, more than the 5 %
+a TSM overhead target resolves, and pairing cancels the drift between blocks.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tsmdet.streaming.latency import percentiles
+
+# Targets on a 2-core CPU (docs/deployment.md, "Latency").
+TSM_OVERHEAD_MAX = 1.05  # online TSM / no-shift model-only latency, per engine
+ONNX_SPEEDUP_MIN = 1.5  # PyTorch eager / onnxruntime model-only latency, same model
+E2E_OVERHEAD_MAX = 1.15  # end-to-end / model-only latency, per engine
+HEADLINE_STAGE = {"model_only": "inference", "end_to_end": "end_to_end"}  # what each part's latency is
+
+
+def _ratio(name: str, engine: str, num: tuple[str, str, str], den: tuple[str, str, str], op: str,
+           target: float, latency: dict[str, dict]) -> dict[str, Any]:
+    """``num``/``den`` = (engine, model, part). ``value``: the median over blocks of the ratio of
+    the two parts' block p50s (paired: drift between blocks cancels); ``pooled``: the ratio of
+    the run's p50s, for reference."""
+    parts = [latency[e][m][p] for e, m, p in (num, den)]
+    value = percentiles([a / b for a, b in zip(parts[0]["block_p50"], parts[1]["block_p50"])], (50.0,))[0]
+    num_ms, den_ms = (part["stages"][HEADLINE_STAGE[key[2]]]["p50"] for part, key in zip(parts, (num, den)))
+    return {"name": name, "engine": engine, "value": value, "op": op, "target": target,
+            "passed": value <= target if op == "<=" else value >= target, "pooled": num_ms / den_ms,
+            "numerator": "/".join(num), "numerator_ms": num_ms, "denominator": "/".join(den),
+            "denominator_ms": den_ms}
+
+
+def compute_ratios(latency: dict[str, dict]) -> list[dict[str, Any]]:
+    """The three targets from one run's ``latency`` section (see :func:`_ratio`)."""
+    ratios = []
+    for engine in latency:
+        ratios.append(_ratio("tsm_overhead", engine, (engine, "tsm", "model_only"),
+                             (engine, "no_shift", "model_only"), "<=", TSM_OVERHEAD_MAX, latency))
+    if "torch" in latency and "onnx" in latency:
+        ratios.append(_ratio("onnx_speedup", "onnx", ("torch", "tsm", "model_only"),
+                             ("onnx", "tsm", "model_only"), ">=", ONNX_SPEEDUP_MIN, latency))
+    for engine in latency:
+        ratios.append(_ratio("e2e_overhead", engine, (engine, "tsm", "end_to_end"),
+                             (engine, "tsm", "model_only"), "<=", E2E_OVERHEAD_MAX, latency))
+    return ratios

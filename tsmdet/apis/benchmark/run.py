@@ -1,0 +1,101 @@
+"""``run_benchmark``: build both models, decode the video, measure every engine, write the report."""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tsmdet.apis.defaults import DEFAULT_CHECKPOINT, DEFAULT_CONFIG
+from tsmdet.runtime import letterbox
+from tsmdet.utils.cpu import usable_cpu_count
+
+from .measure import ENGINE_KINDS, decode_frames, measure, prepare_video
+from .ratios import compute_ratios
+from .report import write_report
+from .twins import build_models
+
+logger = logging.getLogger(__name__)
+
+
+def environment() -> dict[str, Any]:
+    """What the numbers depend on besides the model: CPU, cores, load, versions."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    return {"cpu": cpu, "cores": usable_cpu_count(),
+            "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            "platform": platform.platform(), "python": sys.version.split()[0], "torch": torch.__version__}
+
+
+def run_benchmark(
+    config: str | os.PathLike | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    engines: list[str] | None = None,
+    frames: int = 200,
+    warmup: int = 20,
+    source: str | None = None,
+    out_dir: str | os.PathLike = "outputs/benchmark",
+    threads: int | None = None,
+    input_size: tuple[int, int] | None = None,
+    block_frames: int = 10,
+) -> dict[str, Any]:
+    """Measure, write ``benchmark.json``/``.md``/``.png`` into ``out_dir`` and return the report.
+
+    Args:
+        config: model config; None: the built-in synthetic Faster R-CNN, with its shipped
+            checkpoint when that exists and no ``checkpoint`` is given.
+        checkpoint: loaded strictly; None keeps random weights (latency only).
+        engines: kinds to run (default: all; an unavailable one is reported with the reason).
+        frames, warmup: measured and warm-up frames per variant.
+        source: video to decode; None renders a synthetic one at the network input size.
+        threads: intra-op threads of torch and onnxruntime (default: the usable cores).
+        input_size: network input (w, h); default the config's test scale padded to the divisor.
+        block_frames: frames per variant per interleaved block.
+    """
+    if frames < 2 or warmup < 0 or block_frames < 2:
+        raise ValueError(f"need frames >= 2, warmup >= 0 and block_frames >= 2; "
+                         f"got {frames}, {warmup}, {block_frames}")
+    requested = list(engines or ENGINE_KINDS)
+    if set(requested) - set(ENGINE_KINDS):
+        raise ValueError(f"unknown engine(s) {sorted(set(requested) - set(ENGINE_KINDS))}; "
+                         f"choose from {ENGINE_KINDS}")
+    if config is None:
+        config = DEFAULT_CONFIG
+        checkpoint = checkpoint or (DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.is_file() else None)
+    config = Path(config)
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
+    if checkpoint is None:
+        logger.warning("no checkpoint: random weights (latency only)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    threads = threads or usable_cpu_count()
+    environment = environment()  # the load before this run adds its own
+
+    models, size = build_models(config, Path(checkpoint) if checkpoint else None, input_size)
+    video = prepare_video(source, out_dir, size, frames)
+    decoded = decode_frames(video["path"], frames)
+    video.update(size=[decoded[0].shape[1], decoded[0].shape[0]], frames=len(decoded))
+    meta = models[0].meta
+    image = letterbox(decoded[0], meta.input_size, meta.pad_value, meta.channel_order)[0]
+    costs = {m.key: m.cost(torch.from_numpy(image)[None]) for m in models}
+    engine_info, latency = measure(requested, models, decoded, video["path"], frames, warmup, block_frames,
+                                    threads, out_dir)
+    for m in models:
+        costs[m.key]["onnx"] = str(m.onnx) if m.onnx else None
+    report = {
+        "config": str(config), "checkpoint": str(checkpoint) if checkpoint else None,
+        "weights": "checkpoint" if checkpoint else "random", "input_size": list(size), "video": video,
+        "frames": frames, "warmup": warmup, "block_frames": block_frames, "threads": threads,
+        "environment": environment, "models": costs, "engines": engine_info, "latency": latency,
+        "ratios": compute_ratios(latency),
+    }
+    report["files"] = write_report(report, out_dir)
+    return report
