@@ -2,23 +2,16 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ..utils.cpu import usable_cpu_count
 from .engine import Engine, import_backend
 from .meta import read_onnx_meta
 
 logger = logging.getLogger(__name__)
-
-
-def _cpu_count() -> int:
-    """Cores this process may run on (respects taskset/cgroup affinity where the OS reports it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 class OnnxEngine(Engine):
@@ -38,7 +31,7 @@ class OnnxEngine(Engine):
             providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = intra_op_threads or _cpu_count()
+        options.intra_op_num_threads = intra_op_threads or usable_cpu_count()
         self.session = ort.InferenceSession(path, sess_options=options, providers=list(providers))
         logger.info("onnxruntime %s session on %s for %s",
                     ort.__version__, self.session.get_providers(), path)
