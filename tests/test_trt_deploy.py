@@ -21,7 +21,7 @@ import torch
 from onnx import TensorProto, helper
 
 from toy_detector import INPUT_H, INPUT_W, ToyOnlineDetector, export_toy, random_frames, toy_meta, zero_states
-from tsmdet.deploy.trt_builder import (
+from tsmdet.deploy.tensorrt import (
     BatchProfile, CalibrationBatches, batch_profile, build_engine, engine_cache_key, read_calibration_cache,
     trtexec_command, write_calibration_cache,
 )

@@ -5,7 +5,7 @@ precision and batch profile (a second identical build reuses it) and gets the
 model metadata sidecar <engine>.meta.json that the TensorRT engine reads. The
 equivalent trtexec command is logged. Checks that need no TensorRT (the file
 exists, every operator is supported by TensorRT's ONNX parser) run first.
-The library function is ``tsmdet.deploy.trt_builder.build_engine``.
+The library function is ``tsmdet.deploy.tensorrt.build_engine``.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import argparse
 import logging
 import sys
 
-from tsmdet.deploy.trt_builder import DEFAULT_CACHE_DIR, PRECISIONS, build_engine
+from tsmdet.deploy.tensorrt import DEFAULT_CACHE_DIR, PRECISIONS, build_engine
 from tsmdet.runtime import EngineUnavailableError
 
 
