@@ -36,7 +36,13 @@ Detections = tuple[Tensor, Tensor, Tensor, Tensor]  # boxes (B, K, 4), scores (B
 
 @dataclass(frozen=True)
 class DeltaCoder:
-    """The test-time half of mmdet's ``DeltaXYWHBBoxCoder`` (``delta2bbox``), for any leading shape."""
+    """The test-time half of mmdet's ``DeltaXYWHBBoxCoder`` (``delta2bbox``), for any leading shape.
+
+    Kept instead of calling mmdet's ``delta2bbox``: that one flattens to ``(N, 4)`` and clips
+    with in-place ``clamp_`` on strided slices, which the tracer exports as wrong constants
+    or ``ScatterND``; this one is out-of-place and broadcasts. ``tests/test_delta_coder.py``
+    checks it against mmdet's function (means/stds, ratio clip, clipping, per class).
+    """
 
     means: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     stds: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
