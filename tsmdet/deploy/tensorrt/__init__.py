@@ -21,7 +21,6 @@ from __future__ import annotations
 from .builder import build_engine
 from .cache import DEFAULT_CACHE_DIR, engine_cache_key
 from .calibration import (
-    IMAGE_SUFFIXES,
     CalibrationBatches,
     iter_frames,
     read_calibration_cache,
@@ -31,7 +30,7 @@ from .profile import PRECISIONS, BatchProfile, batch_profile, input_shapes
 from .trtexec import trtexec_command
 
 __all__ = [
-    "DEFAULT_CACHE_DIR", "IMAGE_SUFFIXES", "PRECISIONS", "BatchProfile", "CalibrationBatches", "batch_profile",
+    "DEFAULT_CACHE_DIR", "PRECISIONS", "BatchProfile", "CalibrationBatches", "batch_profile",
     "build_engine", "engine_cache_key", "input_shapes", "iter_frames", "read_calibration_cache",
     "trtexec_command", "write_calibration_cache",
 ]

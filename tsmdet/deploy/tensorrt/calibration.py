@@ -21,12 +21,11 @@ import cv2
 import numpy as np
 
 from ...runtime.preprocess import letterbox
+from ...streaming.sources.folder import IMAGE_SUFFIXES  # one list of what counts as an image
 from ...utils.atomic import write_atomic
 from .profile import input_shapes
 
 logger = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def iter_frames(source: str | Path, limit: int | None = None) -> Iterator[np.ndarray]:
