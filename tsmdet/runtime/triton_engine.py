@@ -21,6 +21,7 @@ sequence batcher can put them in one batch. Nothing here imports OpenMMLab or ts
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import logging
 import secrets
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 TRITON_HINT = "tritonclient is not installed: pip install 'tritonclient[grpc]' (requirements/pins.txt)"
 META_PARAM = "tsmdet_meta"
+LIVE_STREAMS = "tsmdet_live_streams"  # the Python-backend model's count of streams holding caches
 DEFAULT_MODEL_NAME = "tsmdet"
 
 
@@ -95,6 +97,10 @@ class TritonEngine(Engine):
         # each frame is its own request and the server batches them: any number per call
         meta = dataclasses.replace(meta, batch_size=-1)
         self._scalar_outputs = {o["name"] for o in config.get("output", []) if "reshape" in o}
+        self._fetch = [*meta.output_names, *([LIVE_STREAMS] if any(
+            o["name"] == LIVE_STREAMS for o in config.get("output", [])) else [])]
+        #: streams holding caches on the server after the last response (Python-backend model only)
+        self.server_streams: int | None = None
         self._dtypes = {i["name"]: i["data_type"].removeprefix("TYPE_") for i in config.get("input", [])}
         super().__init__(meta, num_streams)
         logger.info("Triton engine: model %s at %s, %d stream slot(s)", model_name, url, num_streams)
@@ -134,7 +140,7 @@ class TritonEngine(Engine):
     def _request(self, image: np.ndarray, seq: Sequence, end: bool = False) -> dict[str, Any]:
         inp = self._grpc.InferInput(self.meta.input_name, list(image.shape), self._dtypes.get(self.meta.input_name, "FP32"))
         inp.set_data_from_numpy(np.ascontiguousarray(image))
-        outputs = [self._grpc.InferRequestedOutput(name) for name in self.meta.output_names]
+        outputs = [self._grpc.InferRequestedOutput(name) for name in self._fetch]
         return dict(model_name=self.model_name, inputs=[inp], outputs=outputs, sequence_id=seq.corrid,
                     sequence_start=seq.pending_start, sequence_end=end, client_timeout=self.timeout_s)
 
@@ -156,20 +162,22 @@ class TritonEngine(Engine):
         else:
             done = threading.Semaphore(0)
 
-            def callback(i: int, result: Any, error: Any) -> None:
+            def callback(i: int, result: Any = None, error: Any = None) -> None:
                 results[i] = error if error is not None else result
                 done.release()
 
             for i, seq in enumerate(states):
-                self.client.async_infer(callback=lambda r, e, i=i: callback(i, r, e),
-                                        **self._request(images[i : i + 1], seq))
+                self.client.async_infer(callback=functools.partial(callback, i), **self._request(images[i : i + 1], seq))
             for _ in states:
-                done.acquire()
+                if not done.acquire(timeout=self.timeout_s + 5.0):  # the client timeout should have fired
+                    raise TritonServerError(f"Triton at {self.url}: no answer within {self.timeout_s:.0f} s")
             for seq, result in zip(states, results):
                 if isinstance(result, self._server_error):
                     raise self._error(result, seq)
         for seq in states:
             seq.pending_start, seq.started = False, True
+        if LIVE_STREAMS in self._fetch:
+            self.server_streams = int(results[-1].as_numpy(LIVE_STREAMS).reshape(-1)[0])
         outputs = {}
         for name in self.meta.output_names:
             arrays = [r.as_numpy(name) for r in results]  # each (1, ...) or (1, 1) for a per-item scalar

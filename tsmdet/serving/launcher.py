@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -227,3 +228,26 @@ class TritonServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_forever(server: TritonServer, on_ready=None, poll_s: float = 0.5) -> int:
+    """Start ``server``, call ``on_ready(server)``, run until SIGINT/SIGTERM, stop it cleanly.
+
+    Returns 0 after a signal, 1 if the server exited by itself (its log tail is logged).
+    """
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        if on_ready is not None:
+            on_ready(server)
+        while not stop.wait(poll_s):
+            if server.process is not None and server.process.poll() is not None:
+                logger.error("tritonserver exited with code %s:\n%s", server.process.returncode, server.log_tail())
+                return 1
+        logger.info("stopping tritonserver")
+        return 0
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

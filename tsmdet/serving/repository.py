@@ -195,7 +195,7 @@ def gpu_config(name: str, meta: ModelMeta, io: GraphIO, opts: ServingOptions, sh
     }
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -223,7 +223,7 @@ def write_repository(onnx_path: str | Path, repo: str | Path, model_name: str = 
     meta = read_onnx_meta(str(onnx_path))
     io = read_graph_io(onnx_path)
     _check_meta(meta, io, str(onnx_path))
-    sha = _sha256(onnx_path)
+    sha = sha256_file(onnx_path)
     for backend in BACKENDS:
         folder = root / backend / model_name
         if folder.exists():
