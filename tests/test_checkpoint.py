@@ -7,8 +7,9 @@ import torch
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-import tsmdet.models  # noqa: F401  (registers the safe loader with mmengine)
-from tsmdet.utils.checkpoint import UnsafeCheckpointError, load_checkpoint_file, trust_checkpoint
+from tsmdet.utils.checkpoint import UnsafeCheckpointError, load_checkpoint_file, register_safe_loader, trust_checkpoint
+
+register_safe_loader()  # the explicit opt-in every tsmdet entry point makes
 
 
 class ToyModel(BaseModel):
@@ -105,3 +106,23 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     torch.save({"x": Sneaky()}, path)
     with pytest.raises(UnsafeCheckpointError):
         load_checkpoint_file(path)
+
+
+def test_importing_models_does_not_replace_mmengines_loader():
+    """Registration of the safe loader is an explicit call, never a side effect of an import."""
+    import subprocess
+    import sys
+
+    code = (
+        "from mmengine.runner.checkpoint import CheckpointLoader\n"
+        "before = CheckpointLoader._schemes['']\n"
+        "import tsmdet.models\n"
+        "assert CheckpointLoader._schemes[''] is before, 'import tsmdet.models replaced the loader'\n"
+        "from tsmdet.utils.checkpoint import register_safe_loader\n"
+        "register_safe_loader()\n"
+        "assert CheckpointLoader._schemes[''] is not before\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tsmdet.defaults import DEFAULT_CHECKPOINT, default_video
+from tsmdet.apis.defaults import DEFAULT_CHECKPOINT, default_video
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 24

@@ -230,3 +230,25 @@ def test_runtime_imports_no_openmmlab_and_no_backend():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          env={"PYTHONPATH": str(REPO)}, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_runtime_and_streaming_run_with_openmmlab_and_deploy_blocked(onnx_models):
+    """A Jetson/edge box: only numpy, OpenCV and onnxruntime. tsmdet.deploy, tsmdet.models and the
+    OpenMMLab stack are made unimportable; runtime, streaming and the tools' engine opening still
+    load, and an exported model runs a frame."""
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('mmcv', 'mmdet', 'mmengine') or name.startswith(('tsmdet.deploy', 'tsmdet.models')):\n"
+        "            raise ImportError(f'blocked: {name}')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import numpy as np\n"
+        "import tsmdet.runtime, tsmdet.streaming, tsmdet.apis.engines, tsmdet.apis.defaults\n"
+        "engine = tsmdet.apis.engines.open_engine('onnx', sys.argv[1])\n"
+        "print(type(engine.infer([np.zeros((32, 48, 3), np.uint8)])[0]).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(onnx_models["static"])], cwd=REPO,
+                         capture_output=True, text=True, env={"PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Detections"

@@ -18,6 +18,7 @@ import logging
 import sys
 
 from tsmdet.utils.cli import frame_size
+from tsmdet.runtime import ENGINE_KINDS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,7 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint",
                         help="checkpoint, loaded strictly (default: the built-in one with the default "
                              "config; else random weights, latency only)")
-    parser.add_argument("--engines", nargs="+", choices=["torch", "onnx", "trt"], default=None,
+    parser.add_argument("--engines", nargs="+", choices=ENGINE_KINDS, default=None,
                         help="engines to run (default: all; unavailable ones are reported with the reason)")
     parser.add_argument("--frames", type=int, default=200,
                         help="measured frames per variant (default: %(default)s)")

@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 
 from tsmdet.apis.demo import run_demo
-from tsmdet.defaults import OUTPUTS
+from tsmdet.apis.defaults import OUTPUTS
+from tsmdet.runtime import ENGINE_CHOICES
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out-dir", default=str(OUTPUTS / "demo"), help="where results go (default: %(default)s)")
-    parser.add_argument("--engine", choices=["auto", "onnx", "torch", "trt"], default="onnx",
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="onnx",
                         help="engine for the streaming part (default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

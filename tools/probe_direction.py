@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tsmdet.defaults import open_engine
+from tsmdet.apis.engines import open_engine
 from tsmdet.evaluation.motion_probe import format_probe, probe_direction
 from tsmdet.evaluation.vid_metric import load_vid_gt
 

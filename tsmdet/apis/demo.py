@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tsmdet.datasets.imagenet_vid import convert_to_file
 from tsmdet.datasets.synthetic import GENERATOR_VERSION, generate_synthetic_vid, generator_version
-from tsmdet.defaults import DEFAULT_CHECKPOINT, DEFAULT_CONFIG, OUTPUTS, REPO_ROOT, default_video, open_engine
+from .defaults import DEFAULT_CHECKPOINT, DEFAULT_CONFIG, OUTPUTS, REPO_ROOT, default_video
+from .engines import open_engine
 from tsmdet.streaming import JsonlSink, VideoSink, open_source, run_stream
 
 from .config import load_config

@@ -65,7 +65,9 @@ def train_direction_classifier(config: str | Path, steps: int = 400, data_root: 
 
     import tsmdet.datasets  # noqa: F401  (registers the clip dataset)
     import tsmdet.models  # noqa: F401
+    from tsmdet.utils.checkpoint import register_safe_loader
 
+    register_safe_loader()  # --init goes through mmengine's loader
     torch.manual_seed(seed)
     init_default_scope("mmdet")
     cfg = load_config(config, data_root=data_root)

@@ -145,7 +145,10 @@ def load_deploy_model(
     cfg = Config.fromfile(str(config_path))
     imports = cfg.get("custom_imports") or {"imports": ["tsmdet.models"], "allow_failed_imports": False}
     import_modules_from_strings(**imports)
-    import tsmdet.models  # noqa: F401  (safe checkpoint loader, whatever the config imports)
+    import tsmdet.models  # noqa: F401  (registers the models, whatever the config imports)
+    from tsmdet.utils.checkpoint import register_safe_loader
+
+    register_safe_loader()
 
     init_default_scope(cfg.get("default_scope", "mmdet"))
     size = input_size or input_size_from_config(cfg)

@@ -29,7 +29,7 @@ from tsmdet.evaluation.vid_metric import MOTION_BUCKETS, compute_motion_iou, mot
 from tsmdet.utils.boxes import paired_iou, xywh_to_xyxy
 
 if TYPE_CHECKING:  # annotations only: the probe runs any object with Engine's reset/infer
-    from tsmdet.runtime.engine import Detections, Engine
+    from tsmdet.runtime import Detections, Engine
 
 logger = logging.getLogger(__name__)
 

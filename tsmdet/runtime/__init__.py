@@ -1,8 +1,11 @@
-"""Engines that run an exported online detector: torch, onnxruntime, TensorRT — one interface.
+"""Engines that run an exported online model (detector or recognizer): torch, onnxruntime, TensorRT.
 
-Nothing here imports mmcv/mmdet/mmengine, and no backend library is imported until
-it is used, so a Jetson with only TensorRT (or a server with only onnxruntime)
-can run an exported model with numpy + opencv + that one library.
+One interface (:class:`Engine`). Nothing here imports mmcv/mmdet/mmengine or any other
+tsmdet layer but ``tsmdet.utils``, and no backend library is imported until it is used,
+so a Jetson with only TensorRT (or a server with only onnxruntime) can run an exported
+model with numpy + opencv + that one library. Building a TensorRT engine from ONNX is
+the deploy layer's job (``tsmdet.deploy``; ``tsmdet.apis.open_engine`` does it on first
+use); this layer only runs built artifacts.
 """
 from __future__ import annotations
 
@@ -10,19 +13,28 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .engine import INSTALL_HINTS, Detections, Engine, EngineUnavailableError, StageTimes, import_backend
+from .engine import INSTALL_HINTS, Engine, EngineUnavailableError, StageTimes, import_backend
 from .meta import ModelMeta, StateSpec, read_onnx_meta
 from .preprocess import LetterboxInfo, letterbox, unletterbox_boxes
+from .results import Classification, Detections, Result
+from .tasks import TASKS, Task, task_of
 
 __all__ = [
-    "Detections", "Engine", "EngineUnavailableError", "require_engine", "LetterboxInfo", "ModelMeta", "StageTimes",
-    "StateSpec", "available_engines", "create_engine", "letterbox", "read_onnx_meta", "unletterbox_boxes",
+    "ENGINE_CHOICES", "ENGINE_KINDS", "TASKS", "Classification", "Detections", "Engine", "EngineUnavailableError",
+    "LetterboxInfo", "ModelMeta", "Result", "StageTimes", "StateSpec", "Task", "available_engines", "create_engine",
+    "is_engine_file", "letterbox", "read_onnx_meta", "require_engine", "task_of", "unletterbox_boxes",
 ]
 
 logger = logging.getLogger(__name__)
 
-ENGINE_KINDS = ("trt", "onnx", "torch")  # also the order "auto" prefers
+ENGINE_KINDS = ("trt", "onnx", "torch")  # every local backend, in the order "auto" prefers
+ENGINE_CHOICES = ("auto", *ENGINE_KINDS)  # what the tools' --engine accepts
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+
+
+def is_engine_file(path: str | Path) -> bool:
+    """A serialised TensorRT engine (by its suffix), as opposed to an ``.onnx`` graph."""
+    return Path(path).suffix in ENGINE_SUFFIXES
 
 
 def _probe(kind: str) -> tuple[bool, str]:
@@ -45,7 +57,7 @@ def _probe(kind: str) -> tuple[bool, str]:
         except EngineUnavailableError as exc:
             return False, str(exc)
         return True, trt.__version__
-    raise ValueError(f"unknown engine kind {kind!r}; choose from {('auto', *ENGINE_KINDS)}")
+    raise ValueError(f"unknown engine kind {kind!r}; choose from {ENGINE_CHOICES}")
 
 
 def available_engines() -> dict[str, bool | str]:
@@ -70,24 +82,18 @@ def _is_torch_module(model: Any) -> bool:
 
 
 def _resolve_kind(kind: str, model: Any) -> str:
-    """Pick the backend for ``auto``: TensorRT when usable, else onnxruntime, else torch.
-
-    The artifact narrows the choice: a torch module runs only on torch and a
-    serialised engine only on TensorRT; an ``.onnx`` file runs on onnxruntime, or
-    on TensorRT through an engine built (once, then cached) by the deploy builder.
-    """
+    """Pick the backend for ``auto`` from the artifact: a torch module runs on torch, a
+    serialised engine on TensorRT, an ``.onnx`` file on onnxruntime (``tsmdet.apis.open_engine``
+    prefers TensorRT for it where usable, building the engine first)."""
     if kind != "auto":
         return kind
     if _is_torch_module(model):
         return "torch"
-    if Path(model).suffix in ENGINE_SUFFIXES:
+    if is_engine_file(model):
         return "trt"
-    for candidate in ("trt", "onnx"):
-        if _probe(candidate)[0]:
-            return candidate
-    raise EngineUnavailableError(
-        f"no engine can run {model}: {INSTALL_HINTS['onnx']}; or for a GPU: {INSTALL_HINTS['trt']}"
-    )
+    if _probe("onnx")[0]:
+        return "onnx"
+    raise EngineUnavailableError(f"no engine can run {model}: {INSTALL_HINTS['onnx']}")
 
 
 def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) -> Engine:
@@ -95,12 +101,16 @@ def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) ->
 
     Args:
         kind: 'auto', 'trt', 'onnx' or 'torch'.
-        model: a ``.onnx`` path (onnx; trt builds or reuses a cached engine), a serialised
-            engine path (trt), or the exporter's ``torch.nn.Module`` (torch, with ``meta=``).
+        model: a ``.onnx`` path (onnx), a serialised engine path (trt; build one with
+            ``tools/build_engine.py``), or the exporter's ``torch.nn.Module`` (torch, with ``meta=``).
         num_streams: stream slots, each with its own shift state.
-        kwargs: backend options: ``providers``, ``intra_op_threads`` (onnx); ``meta``, ``device`` (torch);
-            ``precision``, ``cache_dir``, ``max_batch`` (trt from an ``.onnx`` file).
+        kwargs: backend options: ``providers``, ``intra_op_threads`` (onnx); ``meta``, ``device`` (torch).
+            kind 'triton': ``model`` is the server's gRPC URL; ``model_name``, ``timeout_s``.
     """
+    if kind == "triton":  # served by Triton (tools/serve.py): the shift caches live on the server
+        from .triton_engine import TritonEngine
+
+        return TritonEngine(str(model), num_streams=num_streams, **kwargs)
     resolved = _resolve_kind(kind, model)
     require_engine(resolved)
     logger.info("engine %s (asked for %s)", resolved, kind)
@@ -120,11 +130,11 @@ def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) ->
         from .onnx_engine import OnnxEngine
 
         return OnnxEngine(path, num_streams=num_streams, **kwargs)
-    if path.suffix == ".onnx":
-        # deploy.trt_builder imports onnx but nothing from OpenMMLab; imported only on this path
-        from ..deploy.trt_builder import build_engine
-
-        path = build_engine(path, **kwargs)
+    if not is_engine_file(path):
+        raise ValueError(
+            f"{path}: the TensorRT engine runs a built engine ({'/'.join(ENGINE_SUFFIXES)}); build one with "
+            "tools/build_engine.py, or open it with tsmdet.apis.open_engine, which builds and caches it"
+        )
     from .trt_engine import TrtEngine
 
     return TrtEngine(path, num_streams=num_streams)

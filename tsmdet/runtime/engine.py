@@ -1,19 +1,25 @@
 """The one engine interface: per-stream shift state, batching, pre- and postprocess.
 
 A backend (torch, onnxruntime, TensorRT) implements only ``_forward``: one call of
-the exported graph ``(image, *states) -> (boxes, scores, labels, num_dets, *new_states)``.
+the exported graph ``(image, *states) -> (*task outputs, *new_states)``.
 Everything that must behave identically on every backend lives here, once:
-letterboxing, the per-stream state slots (zeros at start and on reset, never
-mixed between streams), grouping frames into graph calls, the score threshold
-and mapping boxes back to the original frame.
+letterboxing, per-stream state (zeros at start and on reset, never mixed between
+streams), grouping frames into graph calls and the task's postprocess
+(:mod:`tsmdet.runtime.tasks`: detections mapped back to the original frame, or class scores).
+
+State is a value. :meth:`Engine.new_state` gives one stream's zero state and
+:meth:`Engine.run` takes the states of the frames' streams and returns their next states:
+the engine object holds none of it, so two streams, or two threads sharing one engine,
+cannot see each other's caches. :meth:`Engine.infer` / :meth:`Engine.reset` are the
+convenience layer for a process that owns a fixed set of stream slots (the streaming
+runner, the benchmark): the slots are just the state values kept for it.
 
 Backends that keep state off the host (TensorRT keeps it in device memory) override
-the four state-slot hooks; the default slot is a list of numpy arrays.
+the four state hooks; the default state is a list of numpy arrays.
 """
 from __future__ import annotations
 
 import importlib
-
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -24,7 +30,9 @@ from typing import Any
 import numpy as np
 
 from .meta import ModelMeta
-from .preprocess import LetterboxInfo, letterbox, unletterbox_boxes
+from .preprocess import letterbox
+from .results import Detections, Result  # noqa: F401  (Detections re-exported)
+from .tasks import task_of
 
 logger = logging.getLogger(__name__)
 
@@ -62,23 +70,6 @@ class EngineUnavailableError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Detections:
-    """Detections of one frame, in original-frame pixels."""
-
-    boxes: np.ndarray  # (n, 4) float32 x1, y1, x2, y2
-    scores: np.ndarray  # (n,) float32
-    labels: np.ndarray  # (n,) int64, 0-based index into classes
-    classes: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return int(self.scores.shape[0])
-
-    @property
-    def class_names(self) -> list[str]:
-        return [self.classes[i] for i in self.labels.tolist()]
-
-
-@dataclass(frozen=True)
 class StageTimes:
     """Wall-clock milliseconds of the last ``infer`` call, per stage."""
 
@@ -102,6 +93,7 @@ class Engine(ABC):
         if num_streams < 1:
             raise ValueError(f"num_streams must be >= 1, got {num_streams}")
         self.meta = meta
+        self.task = task_of(meta)
         self.num_streams = num_streams
         self.last_times = StageTimes()
         self._slots: list[list[Any]] = [self._new_slot() for _ in range(num_streams)]
@@ -112,15 +104,35 @@ class Engine(ABC):
         for s in range(self.num_streams) if stream is None else [self._check_stream(stream)]:
             self._slots[s] = self._zero_slot(self._slots[s])
 
-    def infer(self, frames: Sequence[np.ndarray], streams: Sequence[int] | None = None) -> list[Detections]:
-        """Detect on one frame per stream slot; returns one ``Detections`` per frame, in order."""
+    def infer(self, frames: Sequence[np.ndarray], streams: Sequence[int] | None = None) -> list[Result]:
+        """One frame per stream slot (default: slots 0..n-1); one result per frame, in order."""
         streams = list(range(len(frames))) if streams is None else [self._check_stream(s) for s in streams]
         if len(streams) != len(frames):
             raise ValueError(f"{len(frames)} frames but {len(streams)} stream ids")
         if len(set(streams)) != len(streams):
             raise ValueError(f"a stream may appear once per call, got {streams}")
+        results, new_states = self.run(frames, [self._slots[s] for s in streams])
+        for s, state in zip(streams, new_states):
+            self._slots[s] = state
+        return results
+
+    def new_state(self) -> list[Any]:
+        """The zero state of one new stream, in this backend's representation (a value the caller owns)."""
+        return self._new_slot()
+
+    def run(self, frames: Sequence[np.ndarray], states: Sequence[list[Any]]) -> tuple[list[Result], list[list[Any]]]:
+        """One frame of each of ``len(frames)`` streams with their states; returns (results, next states).
+
+        ``states[i]`` belongs to the stream of ``frames[i]`` (from :meth:`new_state` or a previous
+        ``run``); pass each stream's state once per call. The engine keeps nothing between calls
+        (TensorRT updates its device-resident states in place and returns the same objects).
+        """
+        if len(states) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(states)} states")
+        if len({id(s) for s in states}) != len(states):
+            raise ValueError("a stream's state may appear once per call")
         if not frames:
-            return []
+            return [], []
 
         t0 = time.perf_counter()
         letterboxed = [
@@ -129,17 +141,17 @@ class Engine(ABC):
         images = np.stack([t for t, _ in letterboxed])  # (N, 3, H, W)
         t1 = time.perf_counter()
         raw: list[dict[str, np.ndarray]] = []
+        new_states: list[list[Any]] = []
         for group in self._groups(len(frames)):
-            slots = [self._slots[streams[i]] for i in group]
-            outputs, new_states = self._forward(images[group[0] : group[-1] + 1], self._gather_states(slots))
-            for i, slot in zip(group, self._scatter_states(slots, new_states)):
-                self._slots[streams[i]] = slot
+            slots = [states[i] for i in group]
+            outputs, batched = self._forward(images[group[0] : group[-1] + 1], self._gather_states(slots))
+            new_states.extend(self._scatter_states(slots, batched))
             raw.extend({k: v[j] for k, v in outputs.items()} for j in range(len(group)))
         t2 = time.perf_counter()
-        detections = [self._postprocess(r, info) for r, (_, info) in zip(raw, letterboxed)]
+        results = [self.task.finish(r, info, self.meta) for r, (_, info) in zip(raw, letterboxed)]
         t3 = time.perf_counter()
         self.last_times = StageTimes(1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2))
-        return detections
+        return results, new_states
 
     def step(self, images: np.ndarray, states: list[Any]) -> tuple[dict[str, np.ndarray], list[Any]]:
         """One raw graph call with explicit states: no letterbox, no state slots, no threshold.
@@ -163,7 +175,7 @@ class Engine(ABC):
     def _forward(self, images: np.ndarray, states: list[Any]) -> tuple[dict[str, np.ndarray], list[Any]]:
         """Run the graph once on ``images`` (B, 3, H, W) float32 and batched ``states``.
 
-        Returns the detection outputs by name (``meta.output_names``, each with a
+        Returns the task outputs by name (``meta.output_names``, each with a
         leading B axis, as numpy) and the new states in ``meta.states`` order, in
         the same representation as ``states``.
         """
@@ -209,15 +221,3 @@ class Engine(ABC):
                 "or export with a dynamic batch axis"
             )
         return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
-
-    def _postprocess(self, raw: dict[str, np.ndarray], info: LetterboxInfo) -> Detections:
-        boxes_name, scores_name, labels_name, num_name = self.meta.output_names[:4]
-        n = int(raw[num_name])
-        scores = raw[scores_name][:n].astype(np.float32, copy=False)
-        keep = scores >= self.meta.score_thr
-        return Detections(
-            boxes=unletterbox_boxes(raw[boxes_name][:n][keep], info),
-            scores=scores[keep],
-            labels=raw[labels_name][:n][keep].astype(np.int64),
-            classes=self.meta.classes,
-        )

@@ -4,6 +4,10 @@ The exporter writes this as JSON into the ONNX file's metadata (key ``tsmdet``)
 and every engine reads it back, so no runtime hard-codes input size, state
 shapes, normalisation or class names (the state contract of docs/architecture.md).
 
+``task`` says what the graph computes (``'detection'`` or ``'recognition'``); the
+engines pick the postprocess from it (:mod:`tsmdet.runtime.tasks`). Files written
+before the field existed are detectors.
+
 Graph contract (batch ``B`` = number of stream slots in one call):
 
 * input ``image``: float32 ``(B, 3, H, W)``, pixel values 0..255 in ``channel_order``,
@@ -13,6 +17,7 @@ Graph contract (batch ``B`` = number of stream slots in one call):
   ``scores`` float32 ``(B, K)``; ``labels`` int32 ``(B, K)`` (0-based class index);
   ``num_dets`` int32 ``(B,)`` valid rows (rows past it have score 0);
   ``state_out_0 .. state_out_{k-1}``: the next frame's states, same shapes as the inputs.
+* recognition instead outputs ``scores`` float32 ``(B, num_classes)``: this frame's class logits.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ class ModelMeta:
 
     input_size: tuple[int, int]  # (width, height) of the letterboxed network input
     classes: tuple[str, ...]
+    task: str = "detection"  # 'detection' | 'recognition' (tsmdet.runtime.tasks.TASKS)
     states: tuple[StateSpec, ...] = ()
     batch_size: int = 1  # static batch of the graph; -1 when the batch axis is dynamic
     channel_order: str = "RGB"

@@ -15,6 +15,7 @@ contract requires.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ class _StateBinding:
 
 
 class TrtEngine(Engine):
-    """Runs a serialised TensorRT engine built by ``tsmdet.deploy.trt_builder``."""
+    """Runs a serialised TensorRT engine built by ``tsmdet.deploy.tensorrt.build_engine``."""
 
     def __init__(self, engine_path: str | Path, num_streams: int = 1) -> None:
         trt = import_tensorrt()
@@ -90,6 +91,8 @@ class TrtEngine(Engine):
                 "tools/build_engine.py"
             )
         self._context = self._engine.create_execution_context()
+        self._lock = threading.Lock()  # one execution context and CUDA stream: calls run one at a time
+        self._owned: list[list[_PingPong]] = []  # every state this engine allocated, freed by close()
         self._check_io(meta)
         self.max_batch = self._profile_max_batch(meta)
         self._stream = CudaStream()
@@ -136,7 +139,14 @@ class TrtEngine(Engine):
 
     # ------------------------------------------------------------------ state slots on the device
     def _new_slot(self) -> list[_PingPong]:
-        return [_PingPong(DeviceBuffer(s.nbytes), DeviceBuffer(s.nbytes)) for s in self.meta.states]
+        slot = [_PingPong(DeviceBuffer(s.nbytes), DeviceBuffer(s.nbytes)) for s in self.meta.states]
+        self._owned.append(slot)
+        return slot
+
+    def run(self, frames, states):  # type: ignore[override]
+        """As :meth:`Engine.run`; serialised, since the execution context and staging buffers are shared."""
+        with self._lock:
+            return super().run(frames, states)
 
     def _zero_slot(self, slot: list[_PingPong]) -> list[_PingPong]:
         for pair in slot:
@@ -196,7 +206,7 @@ class TrtEngine(Engine):
     def close(self) -> None:
         buffers = [self._image, *(b for b, _ in self._outputs.values())]
         buffers += [b for pair in self._staging for b in pair]
-        buffers += [b for slot in self._slots for p in slot for b in (p.current, p.spare)]
+        buffers += [b for slot in self._owned for p in slot for b in (p.current, p.spare)]
         for buffer in buffers:
             buffer.free()
         self._stream.close()

@@ -6,15 +6,13 @@ that has just an engine backend. See docs/streaming.md.
 
 from tsmdet.streaming.latency import LatencyMeter, StageStats, format_latency_table, percentiles
 from tsmdet.streaming.pipeline import STAGES, EngineLike, StreamSummary, run_stream
+from tsmdet.streaming.render import RENDERERS, Renderer, class_color, draw_detections, renderer_for
 from tsmdet.streaming.sinks import (
-    DetectionsLike,
     JsonlSink,
     Sink,
     SinkError,
     VideoSink,
     WindowSink,
-    class_color,
-    draw_detections,
 )
 from tsmdet.streaming.sources import (
     EndReason,
@@ -30,7 +28,6 @@ from tsmdet.streaming.sources import (
 
 __all__ = [
     "STAGES",
-    "DetectionsLike",
     "EndReason",
     "EngineLike",
     "Frame",
@@ -47,9 +44,12 @@ __all__ = [
     "StreamSummary",
     "VideoSink",
     "WindowSink",
+    "RENDERERS",
+    "Renderer",
     "class_color",
     "classify_source",
     "draw_detections",
+    "renderer_for",
     "format_latency_table",
     "open_source",
     "percentiles",

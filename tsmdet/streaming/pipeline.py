@@ -16,7 +16,8 @@ from typing import Protocol
 import numpy as np
 
 from tsmdet.streaming.latency import LatencyMeter, format_latency_table
-from tsmdet.streaming.sinks import DetectionsLike, Sink
+from tsmdet.runtime.results import Result
+from tsmdet.streaming.sinks import Sink
 from tsmdet.streaming.sources import Frame, FrameSource
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class EngineLike(Protocol):
 
     def infer(
         self, frames: list[np.ndarray], streams: list[int] | None = None
-    ) -> Sequence[DetectionsLike]: ...
+    ) -> Sequence[Result]: ...
 
 
 @dataclass
@@ -81,7 +82,7 @@ def run_stream(
     sinks: Sequence[Sink],
     *,
     max_frames: int | None = None,
-    on_frame: Callable[[Frame, DetectionsLike], None] | None = None,
+    on_frame: Callable[[Frame, Result], None] | None = None,
     log_every_s: float = 2.0,
     meter: LatencyMeter | None = None,
 ) -> StreamSummary:
@@ -123,7 +124,7 @@ class _StreamRun:
         engine: EngineLike,
         sinks: Sequence[Sink],
         *,
-        on_frame: Callable[[Frame, DetectionsLike], None] | None,
+        on_frame: Callable[[Frame, Result], None] | None,
         log_every_s: float,
         meter: LatencyMeter | None = None,
     ) -> None:
@@ -159,7 +160,7 @@ class _StreamRun:
                 self.end_reason = "stopped"
                 return
 
-    def process(self, frame: Frame) -> DetectionsLike:
+    def process(self, frame: Frame) -> Result:
         """One frame: reset if the source restarted, infer, write, record stage latencies."""
         t0 = time.perf_counter()
         if frame.source_restarted:

@@ -1,4 +1,7 @@
-"""Where detections go: JSON lines, an annotated video, a live window.
+"""Where results go: JSON lines, an annotated video, a live window.
+
+What a frame's result looks like (boxes, or class scores) is the task's renderer's business
+(:mod:`tsmdet.streaming.render`); the sinks only write.
 
 Every sink is a context manager with an idempotent ``close()``; the stream runner closes
 them on any error so that what was written so far stays usable: the JSONL file is flushed
@@ -7,7 +10,6 @@ after every line and the video container is finalised by ``release()``.
 
 from __future__ import annotations
 
-import colorsys
 import json
 import logging
 import os
@@ -16,11 +18,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Protocol
+from typing import IO
 
 import cv2
-import numpy as np
 
+from tsmdet.runtime.results import Result
+from tsmdet.streaming.render import renderer_for
 from tsmdet.streaming.sources import Frame
 
 logger = logging.getLogger(__name__)
@@ -32,61 +35,6 @@ class SinkError(RuntimeError):
     """A sink that cannot be opened or written; the message says which and why."""
 
 
-class DetectionsLike(Protocol):
-    """What an engine returns per frame (``tsmdet.runtime`` ``Detections`` satisfies it)."""
-
-    @property
-    def boxes(self) -> np.ndarray: ...  # (n, 4) float32 x1, y1, x2, y2 in original frame pixels
-
-    @property
-    def scores(self) -> np.ndarray: ...  # (n,)
-
-    @property
-    def labels(self) -> np.ndarray: ...  # (n,) int, 0-based class index
-
-
-def class_name(label: int, classes: Sequence[str]) -> str:
-    """Class name for a label, or the number itself when the model has no name for it."""
-    return classes[label] if 0 <= label < len(classes) else str(label)
-
-
-def class_color(label: int) -> tuple[int, int, int]:
-    """A BGR colour per class: golden-ratio hue steps keep neighbouring labels far apart."""
-    hue = (label * 0.618033988749895) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
-    return int(b * 255), int(g * 255), int(r * 255)
-
-
-def draw_detections(
-    image: np.ndarray, dets: DetectionsLike, classes: Sequence[str], *, score_thr: float = 0.0
-) -> np.ndarray:
-    """Return a copy of ``image`` with boxes, class names and scores at or above ``score_thr``."""
-    canvas = image.copy()
-    thickness = max(1, round(min(canvas.shape[:2]) / 320))
-    font_scale = 0.4 * thickness
-    for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True):
-        if score < score_thr:
-            continue
-        color = class_color(int(label))
-        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness)
-        text = f"{class_name(int(label), classes)} {float(score):.2f}"
-        (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
-        top = max(y1 - th - baseline, 0)  # label above the box, or inside it at the image top
-        cv2.rectangle(canvas, (x1, top), (x1 + tw, top + th + baseline), color, cv2.FILLED)
-        cv2.putText(
-            canvas,
-            text,
-            (x1, top + th),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            font_scale,
-            (0, 0, 0),
-            thickness,
-            cv2.LINE_AA,
-        )
-    return canvas
-
-
 class Sink(ABC):
     """Base of all sinks: context manager, idempotent close, a stop request for interactive sinks."""
 
@@ -94,13 +42,13 @@ class Sink(ABC):
         self._closed = False
         self.stop_requested = False  # set by a sink whose user asked to stop (window: q / Esc)
 
-    def write(self, frame: Frame, dets: DetectionsLike) -> None:
+    def write(self, frame: Frame, dets: Result) -> None:
         if self._closed:
             raise SinkError(f"{self!r} is closed")
         self._write(frame, dets)
 
     @abstractmethod
-    def _write(self, frame: Frame, dets: DetectionsLike) -> None: ...
+    def _write(self, frame: Frame, dets: Result) -> None: ...
 
     @abstractmethod
     def _release(self) -> None: ...
@@ -126,23 +74,11 @@ def _open_output(path: str | os.PathLike) -> Path:
     return out
 
 
-def detection_records(dets: DetectionsLike, classes: Sequence[str]) -> list[dict]:
-    """JSON-ready detections; boxes rounded to 0.01 px and scores to 1e-5 to keep lines short."""
-    return [
-        {
-            "box": [round(float(v), 2) for v in box],
-            "score": round(float(score), 5),
-            "label": int(label),
-            "class": class_name(int(label), classes),
-        }
-        for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True)
-    ]
-
-
 class JsonlSink(Sink):
     """One JSON object per frame, flushed per line so the file is valid at any moment.
 
-    ``{"frame": i, "time": t, "detections": [{"box", "score", "label", "class"}], "restart": bool}``
+    ``{"frame": i, "time": t, "detections": [{"box", "score", "label", "class"}], "restart": bool}`` for
+    detectors; recognizers write ``"top5": [{"label", "class", "score"}]`` instead of ``"detections"``.
     """
 
     def __init__(self, path: str | os.PathLike, classes: Sequence[str] = ()) -> None:
@@ -151,11 +87,12 @@ class JsonlSink(Sink):
         self.classes = tuple(classes)
         self._file: IO[str] = self.path.open("w", encoding="utf-8")
 
-    def _write(self, frame: Frame, dets: DetectionsLike) -> None:
+    def _write(self, frame: Frame, dets: Result) -> None:
+        renderer = renderer_for(dets)
         record = {
             "frame": frame.index,
             "time": round(frame.timestamp, 6),
-            "detections": detection_records(dets, self.classes),
+            renderer.field: renderer.records(dets, self.classes),
             "restart": frame.source_restarted,
         }
         self._file.write(json.dumps(record) + "\n")
@@ -202,8 +139,8 @@ class VideoSink(Sink):
             raise SinkError(f"{self.path}: cv2.VideoWriter could not open it (mp4v, {size[0]}x{size[1]})")
         return writer
 
-    def _write(self, frame: Frame, dets: DetectionsLike) -> None:
-        image = draw_detections(frame.image, dets, self.classes, score_thr=self.score_thr)
+    def _write(self, frame: Frame, dets: Result) -> None:
+        image = renderer_for(dets).draw(frame.image, dets, self.classes, score_thr=self.score_thr)
         if self._writer is None:
             self._size = (image.shape[1], image.shape[0])
             self._writer = self._open_writer(self._size)
@@ -247,8 +184,8 @@ class WindowSink(Sink):
         self.classes = tuple(classes)
         self.score_thr = score_thr
 
-    def _write(self, frame: Frame, dets: DetectionsLike) -> None:
-        cv2.imshow(self.title, draw_detections(frame.image, dets, self.classes, score_thr=self.score_thr))
+    def _write(self, frame: Frame, dets: Result) -> None:
+        cv2.imshow(self.title, renderer_for(dets).draw(frame.image, dets, self.classes, score_thr=self.score_thr))
         key = cv2.waitKey(1) & 0xFF
         closed = cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
         if key in (ord("q"), _ESC) or closed:

@@ -114,7 +114,10 @@ def _load_from_http(filename: str, map_location: Any) -> Any:
 def register_safe_loader() -> None:
     """Make mmengine's ``CheckpointLoader`` (load_from, resume, init_cfg Pretrained) use the safe loader.
 
-    Idempotent; called when ``tsmdet.models`` is imported.
+    A deliberate process-wide switch, made explicitly by every tsmdet entry point that loads
+    checkpoints (``build_runner``, ``load_deploy_model``, the benchmark and the probes);
+    importing tsmdet never makes it. Code of your own that calls mmengine's loaders adds this
+    one line. Idempotent.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 

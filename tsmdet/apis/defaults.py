@@ -1,4 +1,4 @@
-"""The built-in defaults the tools run on when given no arguments, and engine opening.
+"""The built-in defaults the tools run on when given no arguments: the shipped model and sample video.
 
 A newcomer's ``python tools/infer_stream.py`` needs a model and a video with
 nothing downloaded: the model is the small synthetic-set checkpoint shipped in
@@ -12,11 +12,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from tsmdet.runtime import Engine, create_engine, require_engine
-
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "synthetic" / "faster_rcnn_r18_tsm.py"
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "synthetic_faster_rcnn_r18_tsm.pth"
 OUTPUTS = REPO_ROOT / "outputs"
@@ -43,22 +41,3 @@ def default_onnx(path: Path = OUTPUTS / "models" / "synthetic_faster_rcnn_r18_ts
         path.parent.mkdir(parents=True, exist_ok=True)
         export_onnx(DEFAULT_CONFIG, DEFAULT_CHECKPOINT, path)
     return path
-
-
-def open_engine(kind: str = "auto", model: str | Path | None = None, config: str | Path | None = None,
-                checkpoint: str | Path | None = None, num_streams: int = 1) -> Engine:
-    """Open an engine of ``kind`` ('auto', 'torch', 'onnx', 'trt').
-
-    torch runs ``config`` + ``checkpoint`` (default: the shipped model) through the
-    exporter's deploy module, i.e. exactly the graph the ONNX file holds; the other
-    kinds run ``model`` (an ``.onnx`` file or a TensorRT engine; default: the shipped
-    model's ONNX). A kind that is not installed raises ``EngineUnavailableError``.
-    """
-    if kind != "auto":
-        require_engine(kind)  # before any default model is prepared
-    if kind == "torch":
-        from tsmdet.deploy.export import load_deploy_model
-
-        module, meta = load_deploy_model(config or DEFAULT_CONFIG, checkpoint or DEFAULT_CHECKPOINT)
-        return create_engine("torch", module, num_streams=num_streams, meta=meta)
-    return create_engine(kind, model or default_onnx(), num_streams=num_streams)
