@@ -75,7 +75,7 @@ def test_voc_ap_by_hand() -> None:
 def test_gt_as_detections_is_perfect() -> None:
     b = two_tracks()
     b.box(2, 0, 3, 7, (5.0, 5.0, 30.0, 40.0))  # single-frame instance: fast by FGFA's rule
-    result = evaluate_vid(b.gt, gt_as_dets(b.gt))
+    result = evaluate_vid(b.gt, gt_as_dets(b.gt), convention="coco")
     for key in ("ap", "ap50", "devkit_map", "ap50_slow", "ap50_fast"):
         assert result[key] == pytest.approx(1.0), key
     assert result["ap50_medium"] is None  # no class has a medium GT
@@ -93,7 +93,7 @@ def test_hand_computed_devkit_ap() -> None:
     dets = [det(a, 1, (0.0, 0.0, 100.0, 100.0), 0.9),     # TP
             det(a, 1, (0.0, 0.0, 100.0, 100.0), 0.8),     # duplicate of a matched GT -> FP
             det(c, 1, (2.0, 2.0, 100.0, 100.0), 0.7)]     # TP
-    result = evaluate_vid(b.gt, dets)
+    result = evaluate_vid(b.gt, dets, convention="coco")
     assert result["devkit_map"] == pytest.approx(5 / 6)
     assert result["per_class"]["cat"]["devkit_ap"] == pytest.approx(5 / 6)
 
@@ -102,7 +102,7 @@ def test_devkit_threshold_is_looser_for_small_boxes() -> None:
     assert devkit_iou_threshold(np.array([[10.0, 10.0], [200.0, 100.0]])) == pytest.approx([0.25, 0.5])
     b = GtBuilder()
     img = b.box(1, 0, 1, 0, (0.0, 0.0, 10.0, 10.0))
-    result = evaluate_vid(b.gt, [det(img, 1, (5.0, 0.0, 10.0, 10.0), 0.9)])  # IoU 50/150 = 1/3
+    result = evaluate_vid(b.gt, [det(img, 1, (5.0, 0.0, 10.0, 10.0), 0.9)], convention="coco")  # IoU 50/150 = 1/3
     assert result["devkit_map"] == pytest.approx(1.0)  # 1/3 >= 0.25
     assert result["ap50"] == pytest.approx(0.0)  # but 1/3 < 0.5 for COCO
 
@@ -133,7 +133,7 @@ def test_unmatched_detection_on_ignored_gt_is_not_fp() -> None:
     # correct cat detections: wrong class, so unmatched.
     dets = [det(a["image_id"], 1, a["bbox"], 0.5) for a in anns if a["category_id"] == 1]
     dets += [det(a["image_id"], 1, a["bbox"], 0.9) for a in anns if a["category_id"] == 2]
-    result = evaluate_vid(b.gt, dets)
+    result = evaluate_vid(b.gt, dets, convention="coco")
     assert result["per_class"]["cat"]["ap50_slow"] == pytest.approx(1.0)
     assert result["per_class"]["cat"]["ap50_fast"] is None  # no fast cat GT
     # In the plain devkit nothing is ignored: 21 FP ranked first, precision envelope 0.5.
@@ -147,11 +147,11 @@ def test_matched_to_ignored_gt_is_dropped() -> None:
         b.box(1, f, 1, 1, (300.0 + 60.0 * f, 300.0, 50.0, 50.0))
     slow_dets = [det(a["image_id"], 1, a["bbox"], 0.5) for a in b.gt["annotations"] if a["instance_id"] == 0]
     fast_dets = [det(a["image_id"], 1, a["bbox"], 0.9) for a in b.gt["annotations"] if a["instance_id"] == 1]
-    result = evaluate_vid(b.gt, slow_dets + fast_dets)
+    result = evaluate_vid(b.gt, slow_dets + fast_dets, convention="coco")
     assert result["ap50_slow"] == pytest.approx(1.0)  # the higher-scored fast TPs are not FPs here
     assert result["ap50_fast"] == pytest.approx(1.0)
     # without the fast detections recall in the fast split is 0 and the slow ones stay ignored
-    result = evaluate_vid(b.gt, slow_dets)
+    result = evaluate_vid(b.gt, slow_dets, convention="coco")
     assert result["ap50_fast"] == pytest.approx(0.0) and result["ap50_slow"] == pytest.approx(1.0)
 
 
@@ -160,28 +160,28 @@ def test_class_without_gt_is_excluded() -> None:
     img = b.box(1, 0, 1, 0, (0.0, 0.0, 50.0, 50.0))
     b.box(1, 0, 2, 1, (100.0, 100.0, 50.0, 50.0))
     dets = gt_as_dets(b.gt) + [det(img, 3, (200.0, 200.0, 20.0, 20.0), 0.99)]  # a fox, no fox GT
-    result = evaluate_vid(b.gt, dets)
+    result = evaluate_vid(b.gt, dets, convention="coco")
     fox = result["per_class"]["fox"]
     assert fox["ap50"] is None and fox["devkit_ap"] is None and fox["num_gt"] == 0
     assert result["devkit_map"] == pytest.approx(1.0) and result["ap50"] == pytest.approx(1.0)
 
-    only_cat = evaluate_vid(b.gt, dets, classes=["cat"])
+    only_cat = evaluate_vid(b.gt, dets, classes=["cat"], convention="coco")
     assert list(only_cat["per_class"]) == ["cat"] and only_cat["num_gt"] == 1 and only_cat["num_dets"] == 1
     with pytest.raises(ValueError, match="zebra"):
-        evaluate_vid(b.gt, dets, classes=["zebra"])
+        evaluate_vid(b.gt, dets, classes=["zebra"], convention="coco")
 
 
 def test_unknown_ids_are_errors() -> None:
     b = GtBuilder()
     img = b.box(1, 0, 1, 0, (0.0, 0.0, 50.0, 50.0))
     with pytest.raises(ValueError, match=r"image ids.*\[999\]"):
-        evaluate_vid(b.gt, [det(999, 1, (0.0, 0.0, 5.0, 5.0), 0.5)])
+        evaluate_vid(b.gt, [det(999, 1, (0.0, 0.0, 5.0, 5.0), 0.5)], convention="coco")
     with pytest.raises(ValueError, match=r"category ids.*\[42\]"):
-        evaluate_vid(b.gt, [det(img, 42, (0.0, 0.0, 5.0, 5.0), 0.5)])
+        evaluate_vid(b.gt, [det(img, 42, (0.0, 0.0, 5.0, 5.0), 0.5)], convention="coco")
 
 
 def test_no_detections() -> None:
-    result = evaluate_vid(two_tracks().gt, [])
+    result = evaluate_vid(two_tracks().gt, [], convention="coco")
     assert result["ap50"] == 0.0 and result["devkit_map"] == 0.0 and result["num_dets"] == 0
 
 
@@ -262,7 +262,7 @@ def test_matches_loop_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(vm, "_CHUNK_DETS", 7)
     gt, dets = _random_scene(seed)
-    result = evaluate_vid(gt, dets)
+    result = evaluate_vid(gt, dets, convention="coco")
     anns = gt["annotations"]
     frames = {im["id"]: im["frame_id"] for im in gt["images"]}
     xywh = np.array([a["bbox"] for a in anns])
@@ -289,7 +289,7 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     ann, dets, out = tmp_path / "ann.json", tmp_path / "dets.json", tmp_path / "out" / "REPORT.json"
     ann.write_text(json.dumps(b.gt))
     dets.write_text(json.dumps(gt_as_dets(b.gt)))
-    proc = _run_cli(str(dets), "--ann", str(ann), "--out", str(out))
+    proc = _run_cli(str(dets), "--ann", str(ann), "--out", str(out), "--convention", "coco")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
     for key in ("ap", "ap50", "devkit_map", "ap50_slow", "ap50_medium", "ap50_fast", "per_class"):
@@ -318,7 +318,7 @@ def test_vid_metric_process_and_compute(tmp_path: Path) -> None:
     b = two_tracks()
     ann = tmp_path / "ann.json"
     ann.write_text(json.dumps(b.gt))
-    metric = VIDMetric(ann_file=str(ann), outfile_prefix=str(tmp_path / "res" / "vid"))
+    metric = VIDMetric(ann_file=str(ann), outfile_prefix=str(tmp_path / "res" / "vid"), convention="coco")
     metric.dataset_meta = {"classes": ("cat", "dog", "fox")}
     by_image: dict[int, list[dict]] = {}
     for a in b.gt["annotations"]:

@@ -2,6 +2,11 @@
 
 Writes REPORT.json (AP, AP50, devkit mAP, slow/medium/fast AP, per class) and a
 REPORT.md beside it. The metric itself is ``tsmdet.evaluation.vid_metric``.
+
+--convention fgfa (default) is the ILSVRC devkit / FGFA motion-split evaluation the papers
+report (+1 pixel boxes, isolated boxes slow, FGFA's frames-without-GT weight, closed motion
+ranges); --convention coco is tsmdet's continuous-coordinate variant. COCO AP / AP50 are
+the same under both; the report says which convention was used.
 """
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import argparse
 import logging
 import sys
 
-from tsmdet.evaluation.vid_metric import evaluate_files, write_report
+from tsmdet.evaluation.vid_metric import CONVENTIONS, DEFAULT_CONVENTION, evaluate_files, write_report
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -24,6 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, help="report json path; the .md report goes beside it")
     parser.add_argument("--classes", nargs="+", default=None, metavar="NAME",
                         help="evaluate only these category names (default: all in --ann)")
+    parser.add_argument("--convention", choices=CONVENTIONS, default=DEFAULT_CONVENTION,
+                        help="box / motion-split rules of devkit mAP and slow/medium/fast: fgfa = the "
+                             "devkit and FGFA evaluation papers report (default), coco = continuous "
+                             "coordinates (tsmdet before issue 12)")
     return parser.parse_args(argv)
 
 
@@ -31,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        result = evaluate_files(args.dets, args.ann, args.classes)
+        result = evaluate_files(args.dets, args.ann, args.classes, args.convention)
     except ValueError as err:
         logging.getLogger("eval_vid").error("%s", err)
         return 2

@@ -19,7 +19,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet.registry import METRICS
-from tsmdet.evaluation.vid_metric import MOTION_BUCKETS, evaluate_vid, format_summary, load_vid_gt, write_report
+from tsmdet.evaluation.vid_metric import (
+    DEFAULT_CONVENTION, MOTION_BUCKETS, evaluate_vid, format_summary, get_convention, load_vid_gt, write_report,
+)
 
 _HEADLINE_KEYS: tuple[str, ...] = ("ap50", "ap", "devkit_map", *(f"ap50_{s}" for s in MOTION_BUCKETS))
 
@@ -37,6 +39,9 @@ class VIDMetric(BaseMetric):
             Names are matched against the json categories' ``name`` or ``encode_name``
             (WordNet id); only these classes are evaluated.
         format_only: only dump the detections (needs ``outfile_prefix``), e.g. for test sets.
+        convention: ``'fgfa'`` (default: the devkit / FGFA motion-split numbers papers report)
+            or ``'coco'`` (continuous boxes, tsmdet's earlier numbers); see
+            ``tsmdet.evaluation.vid_metric.conventions``. COCO AP / AP50 do not depend on it.
         collect_device / prefix: see ``mmengine.evaluator.BaseMetric``.
 
     ``compute_metrics`` returns floats; a value that is undefined (no class has GT in that
@@ -46,8 +51,10 @@ class VIDMetric(BaseMetric):
     default_prefix: str | None = "vid"
 
     def __init__(self, ann_file: str, outfile_prefix: str | None = None, classes: Sequence[str] | None = None,
-                 format_only: bool = False, collect_device: str = "cpu", prefix: str | None = None) -> None:
+                 format_only: bool = False, collect_device: str = "cpu", prefix: str | None = None,
+                 convention: str = DEFAULT_CONVENTION) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.convention = get_convention(convention).name  # a bad name fails at build time
         if format_only and outfile_prefix is None:
             raise ValueError("VIDMetric(format_only=True) needs outfile_prefix to write the detections to")
         self.ann_file = ann_file
@@ -98,7 +105,7 @@ class VIDMetric(BaseMetric):
             return {}
         eval_names = [c["name"] for c in self._gt["categories"]
                       if c["name"] in class_names or c.get("encode_name") in class_names]
-        result = evaluate_vid(self._gt, dets, eval_names)
+        result = evaluate_vid(self._gt, dets, eval_names, self.convention)
         logger.info(f"VID eval: {format_summary(result)}")
         if prefix is not None:
             write_report(result, prefix.with_name(prefix.name + ".REPORT.json"))

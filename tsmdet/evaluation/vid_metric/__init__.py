@@ -22,13 +22,14 @@ Protocol decisions (also written into every report):
 * ``devkit_map``: the ILSVRC VID devkit: VOC all-point AP per class with a per-GT IoU
   threshold ``min(0.5, w*h / ((w+10)*(h+10)))``; each detection, in score order, takes the
   best-overlapping *not yet matched* GT of its class that passes that GT's threshold.
-  Boxes use continuous coordinates (``w = xmax - xmin``, as the project's json stores
-  them), not the devkit's ``+1`` pixel convention; this moves IoUs of tiny boxes slightly.
 * ``ap50_slow|medium|fast``: the FGFA protocol (Zhu et al., ICCV 2017, released
   ``imagenet_vid_eval_motion.py``), i.e. the devkit matcher and thresholds with GT outside
   the split ignored. See :func:`split_weights` for how unmatched detections are weighted.
-  A GT whose instance has no other box within +-10 frames gets motion IoU 0 (fast): FGFA
-  stores no value for such objects and its evaluation code reads a missing value as 0.
+* ``convention`` (:data:`CONVENTIONS`, :mod:`.conventions`): ``fgfa`` (default) reproduces
+  the devkit / FGFA numbers exactly (+1 pixel widths, isolated boxes slow, frames without GT
+  in FGFA's empty weight, closed motion ranges); ``coco`` is the earlier tsmdet behaviour
+  (continuous boxes ``w = xmax - xmin``, isolated boxes fast, disjoint buckets). COCO AP /
+  AP50 do not depend on it. The report names the convention used.
 * A class without GT (overall or inside a split) gets ``None`` and is left out of the mean.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ from __future__ import annotations
 from tsmdet.utils.boxes import paired_iou, xywh_to_xyxy
 
 from .ap import coco_ap, mean_present, per_class_ap, voc_ap
+from .conventions import CONVENTIONS, DEFAULT_CONVENTION, Convention, box_iou_px, get_convention
 from .data import load_json, load_vid_gt
 from .evaluate import evaluate_files, evaluate_vid
 from .matching import DEFAULT_IOU_THR, PIXEL_TOLERANCE, MatchResult, devkit_iou_threshold, match_to_gt, split_weights
@@ -46,10 +48,12 @@ from .motion import (
     SLOW_MIN_IOU,
     compute_motion_iou,
     motion_bucket,
+    motion_groups,
 )
 from .report import format_summary, render_markdown, write_report
 
 __all__ = [
+    "CONVENTIONS", "DEFAULT_CONVENTION", "Convention", "box_iou_px", "get_convention", "motion_groups",
     "DEFAULT_IOU_THR", "FAST_MAX_IOU", "MOTION_BUCKETS", "MOTION_WINDOW", "PIXEL_TOLERANCE", "SLOW_MIN_IOU",
     "MatchResult", "coco_ap", "compute_motion_iou", "devkit_iou_threshold", "evaluate_files", "evaluate_vid",
     "format_summary", "load_json", "load_vid_gt", "match_to_gt", "mean_present", "motion_bucket",

@@ -11,19 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsmdet.utils.boxes import paired_iou
-
+from .conventions import box_iou_px
 from .data import Boxes
-from .motion import MOTION_BUCKETS
 
 PIXEL_TOLERANCE = 10.0  # ILSVRC devkit: small boxes get IoU threshold wh / ((w+10)(h+10))
 DEFAULT_IOU_THR = 0.5
 _CHUNK_DETS = 1_000_000  # bounds the memory of the det x GT pair arrays
 
 
-def devkit_iou_threshold(wh: np.ndarray) -> np.ndarray:
-    """Per-GT IoU threshold of the ILSVRC devkit for (N, 2) box sizes: looser for small boxes."""
-    w, h = wh[:, 0], wh[:, 1]
+def devkit_iou_threshold(wh: np.ndarray, pixel_offset: float = 0.0) -> np.ndarray:
+    """Per-GT IoU threshold of the ILSVRC devkit for (N, 2) box sizes: looser for small boxes.
+
+    ``pixel_offset`` is added to w and h first (1 under fgfa: the devkit's ``gt_w = xmax-xmin+1``).
+    """
+    w, h = wh[:, 0] + pixel_offset, wh[:, 1] + pixel_offset
     return np.minimum(DEFAULT_IOU_THR, w * h / ((w + PIXEL_TOLERANCE) * (h + PIXEL_TOLERANCE)))
 
 
@@ -31,26 +32,28 @@ def devkit_iou_threshold(wh: np.ndarray) -> np.ndarray:
 class MatchResult:
     """Output of :func:`match_to_gt`, shared by the devkit mAP and every motion split.
 
-    ``matched_gt``: GT index per detection, -1 if unmatched. ``best_iou_by_bucket``: per
-    detection, the best IoU with any GT (any class) of its image in each motion bucket,
-    -1 where the image has no GT in that bucket (FGFA weights unmatched detections by it).
+    ``matched_gt``: GT index per detection, -1 if unmatched. ``best_iou_by_group``: per
+    detection, the best IoU with any GT (any class) of its image in each motion group (see
+    :func:`~.motion.motion_groups`), -1 where the image has no GT in that group (FGFA weights
+    unmatched detections by it).
     """
 
     matched_gt: np.ndarray  # (D,) int64
-    best_iou_by_bucket: np.ndarray  # (D, 3) float64
+    best_iou_by_group: np.ndarray  # (D, num_groups) float64
 
 
-def match_to_gt(gt: Boxes, gt_thr: np.ndarray, gt_bucket: np.ndarray, det: Boxes,
-                     det_score: np.ndarray) -> MatchResult:
+def match_to_gt(gt: Boxes, gt_thr: np.ndarray, gt_group: np.ndarray, det: Boxes,
+                det_score: np.ndarray, num_groups: int = 3, pixel_offset: float = 0.0) -> MatchResult:
     """Greedy devkit matching of all detections, processed in chunks of whole images.
 
     The matching never looks at the split, so it runs once; each split then only reweights
-    (see :func:`split_weights`).
+    (see :func:`split_weights`). ``gt_group`` is each GT's motion group (< ``num_groups``);
+    IoUs use ``pixel_offset`` (1 under fgfa).
     """
     gt_order = np.lexsort((gt.cls, gt.img))  # stable: json order within (image, class)
     det_order = np.lexsort((-det_score, det.cls, det.img))
     matched = np.full(len(det_score), -1, dtype=np.int64)
-    best = np.full((len(det_score), len(MOTION_BUCKETS)), -1.0)
+    best = np.full((len(det_score), num_groups), -1.0)
     gt_img_sorted = gt.img[gt_order]
     det_img_sorted = det.img[det_order]
     start = 0
@@ -60,7 +63,7 @@ def match_to_gt(gt: Boxes, gt_thr: np.ndarray, gt_bucket: np.ndarray, det: Boxes
         if stop < len(det_order):
             stop = int(np.searchsorted(det_img_sorted, det_img_sorted[stop - 1], side="right"))
         rows = det_order[start:stop]
-        m, bb = _match_chunk(gt, gt_order, gt_img_sorted, gt_thr, gt_bucket, det, rows)
+        m, bb = _match_chunk(gt, gt_order, gt_img_sorted, gt_thr, gt_group, det, rows, num_groups, pixel_offset)
         matched[rows] = m
         best[rows] = bb
         start = stop
@@ -68,7 +71,8 @@ def match_to_gt(gt: Boxes, gt_thr: np.ndarray, gt_bucket: np.ndarray, det: Boxes
 
 
 def _match_chunk(gt: Boxes, gt_order: np.ndarray, gt_img_sorted: np.ndarray, gt_thr: np.ndarray,
-                 gt_bucket: np.ndarray, det: Boxes, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 gt_group: np.ndarray, det: Boxes, rows: np.ndarray, num_groups: int,
+                 pixel_offset: float) -> tuple[np.ndarray, np.ndarray]:
     """Match detections ``rows`` (sorted by image, class, descending score) to the GT.
 
     Every detection is paired with every GT of its image (D_chunk x GT-per-image pairs).
@@ -81,10 +85,10 @@ def _match_chunk(gt: Boxes, gt_order: np.ndarray, gt_img_sorted: np.ndarray, gt_
     pair_det = np.repeat(np.arange(len(rows)), n_pair)  # local det index
     offsets = np.arange(len(pair_det)) - np.repeat(np.cumsum(n_pair) - n_pair, n_pair)
     pair_gt = gt_order[np.repeat(lo, n_pair) + offsets]  # global GT index
-    iou = paired_iou(det.xyxy[rows][pair_det], gt.xyxy[pair_gt])
+    iou = box_iou_px(det.xyxy[rows][pair_det], gt.xyxy[pair_gt], pixel_offset)
 
-    best = np.full((len(rows), len(MOTION_BUCKETS)), -1.0)
-    np.maximum.at(best, (pair_det, gt_bucket[pair_gt]), iou)
+    best = np.full((len(rows), num_groups), -1.0)
+    np.maximum.at(best, (pair_det, gt_group[pair_gt]), iou)
 
     # Rank of each detection inside its (image, class) group; rows are sorted by group then score.
     key = det.img[rows] * (int(det.cls.max(initial=0)) + 1) + det.cls[rows]
@@ -109,9 +113,9 @@ def _match_chunk(gt: Boxes, gt_order: np.ndarray, gt_img_sorted: np.ndarray, gt_
     return matched, best
 
 
-def split_weights(match: MatchResult, gt_bucket: np.ndarray, in_split: np.ndarray, det_img: np.ndarray,
-                  gt_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """TP / FP weight per detection for a split given as a (3,) bool mask over the motion buckets.
+def split_weights(match: MatchResult, gt_group: np.ndarray, in_split: np.ndarray, det_img: np.ndarray,
+                  gt_counts: np.ndarray, empty_weight: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """TP / FP weight per detection for a split given as a (num_groups,) bool mask over the motion groups.
 
     Follows FGFA's released evaluation so that slow/medium/fast numbers compare with the
     literature; with every bucket in the split it is exactly the devkit (tp, fp in {0, 1}).
@@ -123,19 +127,22 @@ def split_weights(match: MatchResult, gt_bucket: np.ndarray, in_split: np.ndarra
       fraction of all GT that is in the split. (The first fraction looks inverted, but the
       published numbers were computed with it, so it is kept.)
 
-    ``gt_counts`` is (num_images, 3): GT boxes per image and motion bucket.
+    ``gt_counts`` is (num_images, num_groups): GT boxes per image and motion group.
+    ``empty_weight`` overrides the fraction used in an image without GT (the fgfa convention
+    counts frames without GT in it, see :mod:`.conventions`).
     """
     matched = match.matched_gt
     is_matched = matched >= 0
     tp = np.zeros(len(matched))
-    tp[is_matched] = in_split[gt_bucket[matched[is_matched]]]
+    tp[is_matched] = in_split[gt_group[matched[is_matched]]]
 
-    best = match.best_iou_by_bucket
+    best = match.best_iou_by_group
     best_in = np.where(in_split, best, -1.0).max(axis=1)
     best_out = np.where(in_split, -1.0, best).max(axis=1)
     n_img_gt = gt_counts.sum(axis=1)[det_img]
     n_img_in = gt_counts[:, in_split].sum(axis=1)[det_img]
-    empty_weight = float(gt_counts[:, in_split].sum()) / max(int(gt_counts.sum()), 1)
+    if empty_weight is None:
+        empty_weight = float(gt_counts[:, in_split].sum()) / max(int(gt_counts.sum()), 1)
     tie = np.where(n_img_gt > 0, (n_img_gt - n_img_in) / np.maximum(n_img_gt, 1), empty_weight)
     fp_unmatched = np.where(best_in > best_out, 1.0, np.where(best_out > best_in, 0.0, tie))
     return tp, np.where(is_matched, 0.0, fp_unmatched)

@@ -16,6 +16,8 @@ def format_summary(result: dict[str, Any]) -> str:
     keys = ("ap50", "ap", "devkit_map", "ap50_slow", "ap50_medium", "ap50_fast")
     parts = [f"{k}={_fmt(result[k])}" for k in keys]
     counts = f"{result['num_images']} images, {result['num_gt']} GT, {result['num_dets']} dets"
+    if "convention" in result:
+        counts += f", {result['convention']} convention"
     return ", ".join(parts) + f" ({counts})"
 
 
@@ -30,6 +32,15 @@ _REPORT_NOTES = (
     "with GT outside the split ignored. Classes without GT are n/a and left out of the means. "
     "Numbers are in percent."
 )
+_CONVENTION_NOTES = {
+    "fgfa": "Convention fgfa (devkit / FGFA exact): +1 pixel on widths and heights in IoU, areas and "
+            "thresholds; a box without neighbours in the motion window is slow (motion IoU 1.0); frames "
+            "without GT enter FGFA's empty weight as motion IoU 0; closed ranges [0.9, 1] slow, "
+            "[0.7, 0.9] medium, [0, 0.7] fast. AP / AP50 are pycocotools under every convention.",
+    "coco": "Convention coco: continuous boxes (w = x2 - x1); a box without neighbours in the motion "
+            "window is fast (motion IoU 0); disjoint buckets > 0.9 slow, < 0.7 fast. AP / AP50 are "
+            "pycocotools under every convention.",
+}
 
 
 def write_report(result: dict[str, Any], out_json_path: str | Path) -> tuple[Path, Path]:
@@ -48,7 +59,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines = [
         "# ImageNet VID evaluation", "",
         f"{result['num_images']} images, {result['num_gt']} ground-truth boxes, "
-        f"{result['num_dets']} detections.", "",
+        f"{result['num_dets']} detections. Convention: {result.get('convention', 'coco')}.", "",
         "| AP50 | AP | devkit mAP |", "|---:|---:|---:|",
         f"| {_fmt(result['ap50'])} | {_fmt(result['ap'])} | {_fmt(result['devkit_map'])} |", "",
         "## Motion speed (FGFA)", "",
@@ -61,5 +72,5 @@ def render_markdown(result: dict[str, Any]) -> str:
     for name, row in result["per_class"].items():
         cells = [row["ap50"], row["ap"], row["devkit_ap"], *(row[f"ap50_{s}"] for s in MOTION_BUCKETS)]
         lines.append(f"| {name} | {row['num_gt']} | " + " | ".join(_fmt(c) for c in cells) + " |")
-    lines += ["", _REPORT_NOTES, ""]
+    lines += ["", _REPORT_NOTES, "", _CONVENTION_NOTES.get(result.get("convention", "coco"), ""), ""]
     return "\n".join(lines)
