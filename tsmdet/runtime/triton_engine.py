@@ -2,7 +2,7 @@
 
 The same :class:`Engine` as every local backend (letterbox, task postprocess, stage times),
 so the streaming runner and sinks work unchanged; only the state hooks differ. A stream's
-"state" here is a :class:`Sequence` handle — its correlation ID and whether the next request
+"state" here is a :class:`StreamHandle` — its correlation ID and whether the next request
 must carry START — while the caches themselves sit in the server: in the Python-backend model
 (keyed by correlation ID) or in Triton's implicit state on a GPU server.
 
@@ -50,7 +50,7 @@ class TritonUnavailableError(EngineUnavailableError, TritonServerError):
 
 
 @dataclasses.dataclass
-class Sequence:
+class StreamHandle:
     """One stream's handle on the server: its correlation ID and whether the next frame starts it."""
 
     corrid: int
@@ -82,7 +82,7 @@ class TritonEngine(Engine):
         self.url, self.model_name, self.timeout_s = url, model_name, timeout_s
         self.client = self._grpc.InferenceServerClient(url)
         self._closed = False
-        self._open_sequences: list[Sequence] = []
+        self._open_sequences: list[StreamHandle] = []
         self._lock = threading.Lock()
         try:
             config = self._model_config()
@@ -121,7 +121,7 @@ class TritonEngine(Engine):
 
     # ------------------------------------------------------------ state hooks: a sequence handle per slot
     def _new_slot(self) -> list[Any]:
-        seq = Sequence(new_correlation_id())
+        seq = StreamHandle(new_correlation_id())
         with self._lock:
             self._open_sequences.append(seq)
         return [seq]
@@ -137,14 +137,14 @@ class TritonEngine(Engine):
         return [[seq] for seq in new_states]
 
     # ------------------------------------------------------------------ requests
-    def _request(self, image: np.ndarray, seq: Sequence, end: bool = False) -> dict[str, Any]:
+    def _request(self, image: np.ndarray, seq: StreamHandle, end: bool = False) -> dict[str, Any]:
         inp = self._grpc.InferInput(self.meta.input_name, list(image.shape), self._dtypes.get(self.meta.input_name, "FP32"))
         inp.set_data_from_numpy(np.ascontiguousarray(image))
         outputs = [self._grpc.InferRequestedOutput(name) for name in self._fetch]
         return dict(model_name=self.model_name, inputs=[inp], outputs=outputs, sequence_id=seq.corrid,
                     sequence_start=seq.pending_start, sequence_end=end, client_timeout=self.timeout_s)
 
-    def _error(self, exc: Exception, seq: Sequence) -> TritonServerError:
+    def _error(self, exc: Exception, seq: StreamHandle) -> TritonServerError:
         message = exc.message() if hasattr(exc, "message") else str(exc)
         status = (exc.status() if hasattr(exc, "status") else None) or ""
         if "UNAVAILABLE" in status or "failed to connect" in message:
@@ -189,7 +189,7 @@ class TritonEngine(Engine):
     def step(self, images: np.ndarray, states: list[Any]) -> tuple[dict[str, np.ndarray], list[Any]]:
         raise NotImplementedError("the Triton engine has no raw graph call: the states live on the server")
 
-    def end_stream(self, seq: Sequence) -> None:
+    def end_stream(self, seq: StreamHandle) -> None:
         """Send END for one started stream (a zero frame whose result is discarded): the server frees its caches."""
         if not seq.started or seq.pending_start:
             return

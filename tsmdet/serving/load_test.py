@@ -225,6 +225,13 @@ def check_ttl(opts: LoadTestOptions, video: Sequence[np.ndarray], ttl_s: float, 
             "evicted_stream_refused": bool(refused), "refusal": refused}
 
 
+def warm_up(opts: LoadTestOptions, video: Sequence[np.ndarray], frames: int = 3) -> None:
+    """A few frames before the first level, so session and connection set-up are not measured."""
+    with TritonEngine(opts.url, opts.model_name) as engine:
+        for frame in stream_frames(video, 0, frames, opts.stride):
+            engine.infer([frame], [0])
+
+
 def run_load_test(opts: LoadTestOptions, onnx_path: str | Path, video: Sequence[np.ndarray]) -> dict[str, Any]:
     """Every level, then the START and TTL checks; a JSON-ready report."""
     import tritonclient.grpc as grpcclient
@@ -241,6 +248,7 @@ def run_load_test(opts: LoadTestOptions, onnx_path: str | Path, video: Sequence[
         idle_us = int(config.get("sequence_batching", {}).get("max_sequence_idle_microseconds", 0))
         ttl_s = float(params["ttl_s"]) if "ttl_s" in params else idle_us / 1e6
         reference = Reference(onnx_path, video, opts)
+        warm_up(opts, video)
         levels = [run_level(n, opts, video, reference, stats_client) for n in opts.streams]
         start = check_start_reset(opts, video, reference)
         ttl = check_ttl(opts, video, ttl_s, reference.engine.meta.state_bytes_per_stream) if opts.ttl_check else None
