@@ -15,6 +15,9 @@ CACHE=${TSMDET_CACHE:-$HOME/.cache/tsmdet}
 step() { STEP="$1"; echo "[setup] $1" >&2; }
 trap 'echo "[setup] FAILED at step: ${STEP:-start} (see the output above for why)" >&2' ERR
 
+# Triton server env for serving (own venv: its stub needs numpy<2; docs/serving.md); before the up-to-date exit, seconds when current
+bash scripts/setup_triton.sh || echo "[setup] warning: Triton server not installed (scripts/setup_triton.sh failed): serving tests will skip" >&2
+
 stamp_key=$(cat "$PINS" scripts/setup.sh setup.py | sha256sum | cut -c1-16)
 stamp="$VENV/.tsmdet-setup-$stamp_key"
 if [ -f "$stamp" ] && "$VENV/bin/python" -c "import mmcv.ops, mmdet, tsmdet" 2>/dev/null; then

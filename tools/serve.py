@@ -15,7 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
-from tsmdet.apis.defaults import OUTPUTS, default_onnx
+from tsmdet.apis.defaults import OUTPUTS
+from tsmdet.serving.defaults import default_serving_onnx
 from tsmdet.serving.launcher import ServerStartError, TritonNotInstalledError, TritonServer, serve_forever
 from tsmdet.serving.pbtxt import ConfigError
 from tsmdet.serving.repository import DEFAULT_MODEL_NAME, ServingOptions, write_repository
@@ -23,7 +24,8 @@ from tsmdet.serving.repository import DEFAULT_MODEL_NAME, ServingOptions, write_
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", nargs="?", help="ONNX file exported by tools/export_onnx.py (default: the built-in model)")
+    parser.add_argument("model", nargs="?", help="ONNX file exported by tools/export_onnx.py, ideally with --dynamic-batch "
+                        "(default: the built-in model, exported with a dynamic batch)")
     parser.add_argument("--repo", default=str(OUTPUTS / "triton"), help="repository root to write (default: %(default)s)")
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model name on the server (default: %(default)s)")
     parser.add_argument("--max-streams", type=int, default=16,
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options = ServingOptions(max_streams=args.max_streams, ttl_s=args.ttl_s, max_queue_delay_us=args.queue_delay_us,
                                  instances=args.instances, intra_op_threads=args.threads)
-        repo = write_repository(args.model or default_onnx(), args.repo, args.model_name, options)
+        repo = write_repository(args.model or default_serving_onnx(), args.repo, args.model_name, options)
         if not args.start:
             for backend in ("python", "onnxruntime", "tensorrt"):
                 print(f"{backend:12s} {repo.path(backend)}")

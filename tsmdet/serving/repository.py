@@ -224,6 +224,9 @@ def write_repository(onnx_path: str | Path, repo: str | Path, model_name: str = 
     io = read_graph_io(onnx_path)
     _check_meta(meta, io, str(onnx_path))
     sha = sha256_file(onnx_path)
+    if meta.batch_size != -1:
+        logger.warning("%s has a static batch of %d: streams are served one frame per graph call; export with "
+                       "tools/export_onnx.py --dynamic-batch to batch streams together", onnx_path, meta.batch_size)
     for backend in BACKENDS:
         folder = root / backend / model_name
         if folder.exists():
