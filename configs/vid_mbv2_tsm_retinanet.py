@@ -15,9 +15,12 @@ edge_train_pipeline = [
     dict(type="RandomFlip", prob=0.5),
     dict(type="PackDetInputs", meta_keys={{_base_.meta_keys}}),
 ]
+# the preprocessing contract of the edge model (see _base_/datasets/imagenet_vid_clips.py)
+preprocess = dict(input_size=edge_scale, scale=edge_scale, pad_position="bottom_right", pad_value=None,
+                  channel_order="RGB", mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
 edge_test_pipeline = [
     dict(type="LoadImageFromFile"),
-    dict(type="Resize", scale=edge_scale, keep_ratio=True),
+    dict(type="ContractPreprocess", **preprocess),
     dict(type="LoadAnnotations", with_bbox=True),
     dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
 ]

@@ -1,7 +1,8 @@
 # Runtime shared by every tsmdet config: registration imports, hooks, logging.
 default_scope = "mmdet"
 custom_imports = dict(
-    imports=["tsmdet.models", "tsmdet.datasets.vid_clip_dataset", "tsmdet.evaluation.vid_mmdet_metric"],
+    imports=["tsmdet.models", "tsmdet.datasets.vid_clip_dataset", "tsmdet.evaluation.vid_mmdet_metric",
+             "tsmdet.datasets.preprocess_pipeline"],
     allow_failed_imports=False,
 )
 default_hooks = dict(

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ..runtime.meta import ModelMeta, StateSpec
+from ..runtime.preprocess import Preprocess
 from .heads import (
     DeltaCoder, DenseCandidates, OneStageDeployHead, RoIDeployHead, RPNDeployHead, TwoStageDeployHead,
 )
@@ -146,10 +147,33 @@ def _build_head(detector: nn.Module, *args) -> tuple[nn.Module, dict]:
     return _one_stage_head(detector, *args)
 
 
+def check_contract(preprocess: Preprocess | None, input_size: tuple[int, int], channel_order: str,
+                   mean: tuple[float, ...], std: tuple[float, ...]) -> Preprocess:
+    """The preprocessing contract of an export, checked against the model it describes.
+
+    mean/std are stored twice in a config (the contract and the model's data preprocessor);
+    the export refuses a disagreement instead of deploying a second definition.
+    """
+    if preprocess is None:
+        return Preprocess(input_size=tuple(input_size), channel_order=channel_order, mean=mean, std=std)
+    problems = []
+    if tuple(preprocess.input_size) != tuple(input_size):
+        problems.append(f"input_size {preprocess.input_size} != export size {tuple(input_size)}")
+    if preprocess.channel_order != channel_order:
+        problems.append(f"channel_order {preprocess.channel_order} != data preprocessor's {channel_order}")
+    for name, ours, model in (("mean", preprocess.mean, mean), ("std", preprocess.std, std)):
+        if any(abs(a - b) > 1e-3 for a, b in zip(ours, model)):
+            problems.append(f"{name} {ours} != data preprocessor's {model}")
+    if problems:
+        raise ValueError("the preprocess contract disagrees with the model: " + "; ".join(problems))
+    # the model's exact float values, so the graph's normalisation and the metadata are one number
+    return Preprocess(**{**preprocess.to_dict(), "mean": mean, "std": std})
+
+
 def build_deploy_model(
     model: nn.Module, input_size: tuple[int, int], score_thr: float | None = None, max_det: int | None = None,
     nms_iou: float | None = None, pre_nms_top_k: int | None = None, classes: tuple[str, ...] | None = None,
-    model_name: str = "", dynamic_batch: bool = False,
+    model_name: str = "", dynamic_batch: bool = False, preprocess: Preprocess | None = None,
 ) -> tuple[DeployDetector, ModelMeta]:
     """The graph-contract module and its metadata for ``input_size`` = (width, height).
 
@@ -162,6 +186,9 @@ def build_deploy_model(
             ``nms_pre`` for two-stage); None takes the test_cfg's.
         classes: class names; None takes ``model.dataset_meta['classes']``, else ``class_<i>``.
         dynamic_batch: only recorded in the metadata (``batch_size`` -1 instead of 1).
+        preprocess: the preprocessing contract (the config's ``preprocess``); None: mmdet's test
+            geometry for ``input_size`` (fit inside it, top-left, padded with the mean). Its input
+            size, channel order and mean/std must agree with the model (ValueError otherwise).
     """
     detector = getattr(model, "detector", model)  # OnlineVideoDetector wraps the mmdet detector
     detector.eval()
@@ -178,6 +205,9 @@ def build_deploy_model(
     neck = detector.neck if getattr(detector, "with_neck", False) else None
     mean = preproc.mean if getattr(preproc, "_enable_normalize", True) else torch.zeros(3)
     std = preproc.std if getattr(preproc, "_enable_normalize", True) else torch.ones(3)
+    contract = check_contract(preprocess, input_size, "RGB" if getattr(preproc, "_channel_conversion", False)
+                              else "BGR", tuple(float(v) for v in mean.flatten()),
+                              tuple(float(v) for v in std.flatten()))
 
     param = next(detector.parameters())
     states = backbone.init_state(1, height, width) if online else ()
@@ -204,9 +234,11 @@ def build_deploy_model(
         classes=tuple(classes) or tuple(f"class_{i}" for i in range(num_classes)),
         states=tuple(StateSpec(i, o, tuple(s.shape)) for i, o, s in zip(in_names, out_names, states)),
         batch_size=-1 if dynamic_batch else 1,
-        channel_order="RGB" if getattr(preproc, "_channel_conversion", False) else "BGR",
-        mean=tuple(float(v) for v in mean.flatten()),
-        std=tuple(float(v) for v in std.flatten()),
+        channel_order=contract.channel_order,
+        mean=contract.mean,
+        std=contract.std,
+        pad_value=float(contract.pad_pixel[0]),  # pre-contract field; engines use `preprocess`
+        preprocess=contract,
         output_names=DETECTION_OUTPUTS,
         max_det=settings["max_det"],
         score_thr=settings["score_thr"],

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..runtime.meta import META_KEY, ModelMeta
+from ..runtime.preprocess import Preprocess
 from .deploy_model import DETECTION_OUTPUTS, DeployDetector, build_deploy_model
 from .onnx_utils import export_online
 from .trt_ops import check_trt_compatible
@@ -51,7 +52,8 @@ def export_deploy_model(
     batch = 2 if dynamic else 1  # trace with 2 so nothing specialises on a batch of one
     param = next(deploy.parameters())
     width, height = meta.input_size
-    image = torch.full((batch, 3, height, width), meta.pad_value, dtype=param.dtype, device=param.device)
+    pad = float(meta.preprocessing.pad_pixel[0])  # any value traces the same graph
+    image = torch.full((batch, 3, height, width), pad, dtype=param.dtype, device=param.device)
     states = [torch.zeros(batch, *s.shape[1:], dtype=param.dtype, device=param.device) for s in meta.states]
     with warnings.catch_warnings():
         # every size the tracer warns about (candidates, top-k K, NMS N) is fixed by the static input size
@@ -105,6 +107,32 @@ def input_size_from_config(cfg: Any) -> tuple[int, int] | None:
     return tuple(-(-v // divisor) * divisor for v in scale)  # type: ignore[return-value]
 
 
+def preprocess_from_config(cfg: Any, input_size: tuple[int, int] | None = None) -> Preprocess | None:
+    """The config's preprocessing contract (top-level ``preprocess = dict(...)``).
+
+    A config without one gets the mmdet geometry of its test ``Resize`` (fit inside the
+    scale, top left, input size rounded up to the pad divisor). An ``input_size`` that
+    differs from the config's makes a contract that fits frames into that size, with a
+    warning: the exported model then no longer sees what ``tools/test.py`` evaluated.
+    Returns None when neither the config nor ``input_size`` gives a size.
+    """
+    raw = cfg.get("preprocess")
+    if raw is not None:
+        contract = Preprocess.from_dict(dict(raw))
+    else:
+        size = input_size_from_config(cfg)
+        if size is None:
+            return None if input_size is None else Preprocess(input_size=tuple(input_size))
+        contract = Preprocess(input_size=size, scale=_find_resize_scale(cfg.get("test_dataloader"))
+                              or _find_resize_scale(cfg.get("test_pipeline")))
+    if input_size is not None and tuple(input_size) != contract.input_size:
+        logger.warning("export size %s differs from the config's preprocess input_size %s: the exported "
+                       "model will not see the frames tools/test.py evaluated", tuple(input_size),
+                       contract.input_size)
+        contract = Preprocess(**{**contract.to_dict(), "input_size": tuple(input_size), "scale": None})
+    return contract
+
+
 def _classes_from(checkpoint: dict, cfg: Any) -> tuple[str, ...] | None:
     """Class names: the checkpoint's ``meta.dataset_meta``, else the test dataset config's ``metainfo``,
     else the test dataset class's ``METAINFO`` (unwrapping dataset wrappers)."""
@@ -151,9 +179,11 @@ def load_deploy_model(
     register_safe_loader()
 
     init_default_scope(cfg.get("default_scope", "mmdet"))
-    size = input_size or input_size_from_config(cfg)
-    if size is None:
-        raise ValueError(f"{config_path}: no Resize scale in the test pipeline; pass an input size (w, h)")
+    contract = preprocess_from_config(cfg, input_size)
+    if contract is None:
+        raise ValueError(f"{config_path}: no preprocess dict and no Resize scale in the test pipeline; "
+                         "pass an input size (w, h)")
+    size = contract.input_size
     from mmdet.registry import MODELS
 
     model = MODELS.build(cfg.model)
@@ -162,6 +192,7 @@ def load_deploy_model(
     deploy, meta = build_deploy_model(
         model, size, score_thr=score_thr, max_det=max_det, nms_iou=nms_iou, pre_nms_top_k=pre_nms_top_k,
         classes=_classes_from(ckpt, cfg), model_name=Path(config_path).stem, dynamic_batch=dynamic_batch,
+        preprocess=contract,
     )
     logger.info("model %s: input %dx%d, %d states (%.1f KiB per stream), %d classes",
                 meta.model_name, *meta.input_size, len(meta.states), meta.state_bytes_per_stream / 1024,

@@ -138,3 +138,6 @@ def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) ->
     from .trt_engine import TrtEngine
 
     return TrtEngine(path, num_streams=num_streams)
+from .preprocess import Preprocess  # noqa: E402  (the preprocessing contract)
+
+__all__ += ["Preprocess"]

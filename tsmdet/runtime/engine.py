@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from .meta import ModelMeta
-from .preprocess import letterbox
 from .results import Detections, Result  # noqa: F401  (Detections re-exported)
 from .tasks import task_of
 
@@ -136,7 +135,7 @@ class Engine(ABC):
 
         t0 = time.perf_counter()
         letterboxed = [
-            letterbox(f, self.meta.input_size, self.meta.pad_value, self.meta.channel_order) for f in frames
+            self.meta.preprocessing.apply(f) for f in frames  # the preprocessing contract (runtime/preprocess.py)
         ]
         images = np.stack([t for t, _ in letterboxed])  # (N, 3, H, W)
         t1 = time.perf_counter()

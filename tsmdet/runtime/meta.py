@@ -10,8 +10,9 @@ before the field existed are detectors.
 
 Graph contract (batch ``B`` = number of stream slots in one call):
 
-* input ``image``: float32 ``(B, 3, H, W)``, pixel values 0..255 in ``channel_order``,
-  letterboxed to ``input_size`` with ``pad_value``; mean/std normalisation is inside the graph.
+* input ``image``: float32 ``(B, 3, H, W)``, pixel values 0..255 in ``channel_order``, placed in
+  ``input_size`` by the preprocessing contract ``preprocess`` (:class:`tsmdet.runtime.preprocess.Preprocess`;
+  files without it were letterboxed with ``pad_value``); mean/std normalisation is inside the graph.
 * inputs ``state_0 .. state_{k-1}``: float32 ``(B, C_i, H_i, W_i)``, zeros at a stream start.
 * outputs ``boxes`` float32 ``(B, K, 4)`` x1, y1, x2, y2 in letterboxed input pixels;
   ``scores`` float32 ``(B, K)``; ``labels`` int32 ``(B, K)`` (0-based class index);
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+
+from .preprocess import Preprocess
 
 META_KEY = "tsmdet"
 SCHEMA_VERSION = 1
@@ -64,6 +67,18 @@ class ModelMeta:
     model_name: str = ""
     schema_version: int = SCHEMA_VERSION
     extra: dict = field(default_factory=dict)
+    # the preprocessing contract; None in files written before it (run as the centred letterbox)
+    preprocess: Preprocess | None = None
+    precision: str = "fp32"  # 'fp32' | 'fp16' (fp32 island for decoding + NMS) | 'int8' (QDQ)
+
+    @property
+    def preprocessing(self) -> Preprocess:
+        """The contract every engine applies: the stored one, else the pre-contract letterbox."""
+        if self.preprocess is not None:
+            return self.preprocess
+        return Preprocess(input_size=self.input_size, pad_position="center",
+                          pad_value=(self.pad_value,) * 3, channel_order=self.channel_order,
+                          mean=self.mean, std=self.std)
 
     @property
     def state_bytes_per_stream(self) -> int:
@@ -83,6 +98,8 @@ class ModelMeta:
         )
         for key in ("input_size", "classes", "mean", "std", "output_names"):
             raw[key] = tuple(raw[key])
+        if raw.get("preprocess") is not None:
+            raw["preprocess"] = Preprocess.from_dict(raw["preprocess"])
         return cls(**raw)
 
 

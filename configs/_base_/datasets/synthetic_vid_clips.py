@@ -12,9 +12,14 @@ train_pipeline = [
     dict(type="RandomResize", scale=(160, 120), ratio_range=(0.9, 1.1), keep_ratio=True),
     dict(type="PackDetInputs", meta_keys=meta_keys),
 ]
+# The preprocessing contract (tsmdet.runtime.preprocess.Preprocess): the test pipeline below and every
+# exported model (its metadata) are derived from this one definition. mean/std/channel_order must be the
+# model's data_preprocessor's (the exporter checks); pad_value None = the mean (0 after normalisation).
+preprocess = dict(input_size=(160, 128), scale=(160, 120), pad_position="bottom_right", pad_value=None,
+                  channel_order="RGB", mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
 test_pipeline = [
     dict(type="LoadImageFromFile"),
-    dict(type="Resize", scale=(160, 120), keep_ratio=True),
+    dict(type="ContractPreprocess", **preprocess),
     dict(type="LoadAnnotations", with_bbox=True),
     dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
 ]
