@@ -362,8 +362,10 @@ def _simulated_tensorrt(max_batch: int) -> types.ModuleType:
     trt.__version__ = "10.3.0"
     trt.Logger = type("Logger", (), {"WARNING": 2, "__init__": lambda self, severity=None: None})
     trt.TensorIOMode = types.SimpleNamespace(INPUT="input", OUTPUT="output")
-    trt.nptype = lambda dtype: dtype
+    data_type = types.SimpleNamespace(**{n: types.SimpleNamespace(name=n) for n in ("FLOAT", "INT32", "INT64")})
+    trt.DataType = data_type
     ort_types = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64}
+    trt_types = {np.float32: data_type.FLOAT, np.int32: data_type.INT32, np.int64: data_type.INT64}
 
     class Context:
         def __init__(self, engine):
@@ -414,7 +416,7 @@ def _simulated_tensorrt(max_batch: int) -> types.ModuleType:
             return self.static_shapes[name]
 
         def get_tensor_dtype(self, name):
-            return self.dtypes[name]
+            return trt_types[self.dtypes[name]]
 
         def get_tensor_profile_shape(self, name, profile):
             rest = self.static_shapes[name][1:]

@@ -1,8 +1,16 @@
 """TensorRT backend: a serialised engine plus its ``<engine>.meta.json`` sidecar.
 
 I/O is bound by tensor name (``set_input_shape`` / ``set_tensor_address`` /
-``execute_async_v3``), the API shared by TensorRT 8.5+ and 10.x; the binding-index
-API removed in 10.0 is not used. Shift states never leave the GPU: each stream slot
+``execute_async_v3``), the API shared by TensorRT 8.5+, 10.x and 11.x; the binding-index
+API removed in 10.0 is not used. Every call here is one all three document (see
+docs/jetson.md, "TensorRT versions"; ``tests/test_trt_api_surface.py`` runs this class
+against strict fakes of each version): ``Logger``, ``Runtime.deserialize_cuda_engine``,
+``num_io_tensors`` / ``get_tensor_name`` / ``get_tensor_mode`` / ``get_tensor_shape`` /
+``get_tensor_dtype`` / ``get_tensor_profile_shape``, ``create_execution_context``. Output
+dtypes come from :data:`_NUMPY_DTYPES` keyed by ``DataType`` member name rather than from
+the ``trt.nptype`` helper, whose presence in 11.x the 11.x API reference does not state.
+
+Shift states never leave the GPU: each stream slot
 owns a ping-pong pair of device buffers per state; a frame reads the current buffer
 and writes the spare one, then the two swap. Only the image goes up and the
 detections come down. When several slots share one call (dynamic batch axis),
@@ -29,6 +37,17 @@ from .meta import ModelMeta
 logger = logging.getLogger(__name__)
 
 MIN_TRT_VERSION = (8, 5)  # name-based I/O and execute_async_v3
+# tensorrt.DataType member name -> numpy dtype, for the output types an exported graph has
+_NUMPY_DTYPES = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32": np.int32,
+                 "INT64": np.int64, "BOOL": np.bool_, "UINT8": np.uint8}
+
+
+def numpy_dtype(trt_dtype: Any) -> np.dtype:
+    """numpy dtype of a ``tensorrt.DataType`` (by member name: stable across 8.6, 10.x and 11.x)."""
+    name = getattr(trt_dtype, "name", str(trt_dtype).rsplit(".", 1)[-1])
+    if name not in _NUMPY_DTYPES:
+        raise ValueError(f"engine output of TensorRT type {name} has no numpy equivalent here")
+    return np.dtype(_NUMPY_DTYPES[name])
 
 
 def import_tensorrt() -> Any:
@@ -105,7 +124,7 @@ class TrtEngine(Engine):
             if any(d < 0 for d in per_item):
                 raise ValueError(f"output {name!r} has dynamic non-batch dims {per_item}; "
                                  "export it padded to max_det")
-            dtype = np.dtype(trt.nptype(self._engine.get_tensor_dtype(name)))
+            dtype = numpy_dtype(self._engine.get_tensor_dtype(name))
             nbytes = self.max_batch * int(np.prod(per_item)) * dtype.itemsize
             self._outputs[name] = (DeviceBuffer(nbytes), dtype)
         # staging for calls that batch several slots: (input, output) per state

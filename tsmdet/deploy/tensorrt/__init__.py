@@ -7,9 +7,12 @@
   (onnxruntime, no TensorRT needed), the calibration cache file;
 * :mod:`.cache`: the engine cache folder and key (sha256 of the ONNX bytes + TensorRT
   version + GPU + precision + profile + calibration input);
-* :mod:`.trtexec`: the equivalent ``trtexec`` command line;
-* :mod:`.trt_api`: every call into the ``tensorrt`` API (parse, configure, calibrator):
-  the one place where TensorRT version paths live.
+* :mod:`.plan`: the version path (8.6 / 10.x / 11.x, from ``tensorrt.__version__``), the
+  ONNX file's precision (fp32, fp16, QDQ int8) and the build plan (network flags, builder
+  flags, calibrator or not) that follows, decided without TensorRT;
+* :mod:`.trtexec`: the equivalent ``trtexec`` command line, from the same plan;
+* :mod:`.trt_api`: every call into the ``tensorrt`` API (parse, configure, calibrator): it
+  executes a plan and touches nothing that plan's version does not document.
 
 Everything that needs TensorRT or CUDA is imported lazily; without TensorRT,
 ``build_engine`` validates its inputs, logs the equivalent ``trtexec`` command and
@@ -26,11 +29,13 @@ from .calibration import (
     read_calibration_cache,
     write_calibration_cache,
 )
+from .plan import TRT_PATHS, BuildPlan, onnx_precision, plan_build, trt_path
 from .profile import PRECISIONS, BatchProfile, batch_profile, input_shapes
 from .trtexec import trtexec_command
 
 __all__ = [
-    "DEFAULT_CACHE_DIR", "PRECISIONS", "BatchProfile", "CalibrationBatches", "batch_profile",
+    "DEFAULT_CACHE_DIR", "PRECISIONS", "TRT_PATHS", "BatchProfile", "BuildPlan", "CalibrationBatches",
+    "batch_profile", "onnx_precision", "plan_build", "trt_path",
     "build_engine", "engine_cache_key", "input_shapes", "iter_frames", "read_calibration_cache",
     "trtexec_command", "write_calibration_cache",
 ]

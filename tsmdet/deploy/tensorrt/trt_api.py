@@ -1,8 +1,11 @@
 """Every call into the ``tensorrt`` Python API: ONNX parsing, builder configuration, the INT8 calibrator.
 
-The one place where TensorRT versions differ (network creation flags, calibrator and
-builder-config calls), so a new version path (8.6 / 10 / 11) is added here and nowhere
-else. ``trt`` is the imported module, passed in because tensorrt is imported lazily.
+The one place where TensorRT versions differ. What differs is decided without TensorRT in
+:mod:`.plan` (a :class:`~.plan.BuildPlan` names the network flags, builder flags and whether
+a calibrator is used for the 8.6, 10.x or 11.x path); this module only executes a plan, and
+touches nothing the plan's path does not have (``tests/test_trt_api_surface.py`` checks that
+against strict fakes of each version's documented API). ``trt`` is the imported module,
+passed in because tensorrt is imported lazily.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 
 from ...runtime.meta import ModelMeta
 from .calibration import CalibrationBatches, read_calibration_cache, write_calibration_cache
+from .plan import BuildPlan
 from .profile import BatchProfile, input_shapes
 
 logger = logging.getLogger(__name__)
@@ -20,7 +24,10 @@ logger = logging.getLogger(__name__)
 def make_calibrator(
     trt: Any, batches: CalibrationBatches | None, cache_path: str | Path | None, batch_size: int
 ) -> Any:
-    """An ``IInt8EntropyCalibrator2`` over ``batches`` (defined here because tensorrt is imported lazily)."""
+    """An ``IInt8EntropyCalibrator2`` over ``batches`` (defined here because tensorrt is imported lazily).
+
+    Only the 8.6 path uses it (deprecated in 10.1, removed in 11: those build INT8 from QDQ).
+    """
     from ...runtime.cuda_memory import CudaStream, DeviceBuffer
 
     class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
@@ -55,10 +62,16 @@ def make_calibrator(
     return EntropyCalibrator()
 
 
-def parse_onnx(trt: Any, builder: Any, onnx_path: Path, trt_logger: Any) -> tuple[Any, Any]:
-    major = int(trt.__version__.split(".")[0])
-    flags = 0 if major >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-    network = builder.create_network(flags)
+def network_flags(trt: Any, plan: BuildPlan) -> int:
+    """The ``create_network`` bit mask of the plan's NetworkDefinitionCreationFlag members (0 for none)."""
+    flags = 0
+    for name in plan.network_flags:
+        flags |= 1 << int(getattr(trt.NetworkDefinitionCreationFlag, name))
+    return flags
+
+
+def parse_onnx(trt: Any, builder: Any, onnx_path: Path, trt_logger: Any, plan: BuildPlan) -> tuple[Any, Any]:
+    network = builder.create_network(network_flags(trt, plan))
     parser = trt.OnnxParser(network, trt_logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = "\n".join(str(parser.get_error(i)) for i in range(parser.num_errors))
@@ -70,20 +83,23 @@ def serialize_network(
     trt: Any,
     onnx_path: Path,
     meta: ModelMeta,
-    precision: str,
+    plan: BuildPlan,
     profile: BatchProfile | None,
     workspace_gb: float,
-    calibrator: Any,
+    calibrator: Any = None,
 ) -> bytes:
+    """Parse, configure as ``plan`` says and ``build_serialized_network``; the engine bytes."""
+    if plan.calibrator and calibrator is None:
+        raise ValueError("this build plan calibrates INT8 but no calibrator was given")
     trt_logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(trt_logger)
-    network, _parser = parse_onnx(trt, builder, onnx_path, trt_logger)
+    network, _parser = parse_onnx(trt, builder, onnx_path, trt_logger, plan)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
-    if precision in ("fp16", "int8"):
-        if not builder.platform_has_fast_fp16:
-            logger.warning("this GPU has no fast FP16; the engine will be slower than expected")
-        config.set_flag(trt.BuilderFlag.FP16)  # int8 too: layers left unquantised run in fp16
+    if plan.query_fast_fp16 and not builder.platform_has_fast_fp16:
+        logger.warning("this GPU has no fast FP16; the engine will be slower than expected")
+    for name in plan.builder_flags:  # 8.6 and 10.x weak fp16 only; int8 also enables fp16 (unquantised layers)
+        config.set_flag(getattr(trt.BuilderFlag, name))
     opt_profile = None
     if profile is not None:
         opt_profile = builder.create_optimization_profile()
@@ -91,8 +107,7 @@ def serialize_network(
         for name in shapes[0]:
             opt_profile.set_shape(name, shapes[0][name], shapes[1][name], shapes[2][name])
         config.add_optimization_profile(opt_profile)
-    if precision == "int8":
-        config.set_flag(trt.BuilderFlag.INT8)
+    if plan.calibrator:  # 8.6 implicit quantization; a QDQ graph needs no calibrator
         config.int8_calibrator = calibrator
         if opt_profile is not None:
             config.set_calibration_profile(opt_profile)
