@@ -203,8 +203,12 @@ def test_serve_tool_starts_prints_the_url_and_stops_on_sigterm(toy_onnx, triton_
         assert proc.wait(30) == 0
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()  # serve.py stops its server on SIGTERM
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     with socket.socket() as taken:  # a port in use: one clear line, exit 2
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import subprocess
 import threading
 import time
@@ -93,6 +94,17 @@ def prepare_backends(install: TritonInstall) -> Path:
         if not dst.exists() or dst.stat().st_size != src.stat().st_size:
             shutil.copy2(src, dst)
     return install.backends
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the launching process dies, even by SIGKILL,
+    so a killed ``serve.py`` or test run never leaves a server (and its ports) behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def port_is_free(port: int, host: str = LOOPBACK) -> bool:
@@ -174,7 +186,8 @@ class TritonServer:
         self._log = log_path.open("wb")
         logger.info("starting %s (log: %s)", " ".join(self.command()[:2]), log_path)
         self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=self._log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
