@@ -280,6 +280,8 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     ax2.plot(streams, [lv["latency_ms"]["p99"] for lv in report["levels"]], "s--", color="tab:red", label="p99")
     ax2.set_ylabel("p99 latency per frame (ms)", color="tab:red")
     ax.set_xticks(streams)
+    ax.set_ylim(bottom=0)  # from zero: a flat line must look flat
+    ax2.set_ylim(bottom=0)
     ax.set_title(f"Triton sequence batching: {report['model']}")
     fig.tight_layout()
     path = Path(path)
