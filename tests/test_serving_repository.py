@@ -126,3 +126,24 @@ def test_no_server_is_a_clear_error_naming_the_url():
     url = f"127.0.0.1:{free_port()}"
     with pytest.raises(EngineUnavailableError, match=f"no Triton server answers at {url}"):
         create_engine("triton", url, timeout_s=5)
+
+
+def test_infer_stream_without_server_is_one_line_naming_the_url(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import cv2
+
+    from tsmdet.serving.launcher import free_port
+
+    url = f"127.0.0.1:{free_port()}"
+    frame = tmp_path / "frames"
+    frame.mkdir()
+    cv2.imwrite(str(frame / "000.png"), np.zeros((40, 60, 3), np.uint8))
+    res = subprocess.run([sys.executable, "tools/infer_stream.py", str(frame), "--engine", "triton", "--url", url,
+                          "--out-dir", str(tmp_path / "out")],
+                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert f"error: no Triton server answers at {url}" in res.stderr
+    assert "Traceback" not in res.stderr

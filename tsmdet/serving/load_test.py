@@ -238,6 +238,7 @@ def run_load_test(opts: LoadTestOptions, onnx_path: str | Path, video: Sequence[
 
     from tsmdet.serving.repository import SHA_PARAM, sha256_file
 
+    TritonEngine(opts.url, opts.model_name).close()  # one clear error for a missing server or model, up front
     stats_client = grpcclient.InferenceServerClient(opts.url)
     try:
         config = stats_client.get_model_config(opts.model_name, as_json=True)["config"]
