@@ -190,3 +190,22 @@ def test_base_model_configs_build_and_run(name):
     model.eval()
     with torch.no_grad():
         assert model(**model.data_preprocessor(data), mode="tensor").shape == (1, cfg.cls_head.num_classes)
+
+
+def test_temporal_pool_recognizer_exports_to_onnx(tmp_path):
+    """Offline export (the TorchScript tracer the project uses) keeps the shifts and the pool: onnxruntime agrees."""
+    import onnxruntime as ort
+
+    backbone = dict(type="TSMResNet", depth=18, base_channels=8, num_segments=T, shift_div=8, out_indices=(3,),
+                    temporal_pool=True, init_cfg=None)
+    model = build(backbone)
+    x = clips(n=1, seed=7)
+    path = tmp_path / "tsm_pool.onnx"
+    with torch.no_grad():
+        torch.onnx.export(model, (x,), str(path), input_names=["clips"], output_names=["scores"],
+                          opset_version=17, dynamo=False)
+        expected = model(x)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"clips": x.numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(got), expected, atol=1e-4, rtol=1e-4)
+    rev = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"clips": x.flip(1).numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(rev), model(x.flip(1)).detach(), atol=1e-4, rtol=1e-4)

@@ -63,7 +63,7 @@ class Recognizer2D(BaseModel):
         if inputs.ndim != 5:
             raise ValueError(f"expected inputs of shape (N, V*T, 3, H, W), got {tuple(inputs.shape)}")
         n, vt = inputs.shape[:2]
-        if vt % self.num_segments:
+        if not torch.jit.is_tracing() and vt % self.num_segments:  # shapes are static in an export
             raise ValueError(f"{vt} frames per video are not a multiple of num_segments={self.num_segments}")
         num_views = vt // self.num_segments
         frames = inputs.reshape(n * vt, *inputs.shape[2:])  # (N*V*T, 3, H, W)

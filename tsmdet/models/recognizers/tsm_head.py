@@ -76,7 +76,7 @@ class TSMHead(BaseModule):
         Returns:
             ``(num_clips, K)`` logits averaged over the T' segments.
         """
-        if x.shape[0] % num_clips:
+        if not torch.jit.is_tracing() and x.shape[0] % num_clips:
             raise ValueError(f"{x.shape[0]} feature maps are not a multiple of {num_clips} clips")
         x = F.adaptive_avg_pool2d(x, 1).flatten(1)  # (N*V*T', C)
         logits = self.fc_cls(self.dropout(x))  # (N*V*T', K)
