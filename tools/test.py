@@ -1,10 +1,14 @@
-"""Evaluate a tsmdet detector on a video val split and write the VID report.
+"""Evaluate a tsmdet detector or recognizer on its test split and write the report.
 
     python tools/test.py CONFIG CHECKPOINT                   # online, frame by frame with shift caches
     python tools/test.py CONFIG CHECKPOINT --mode offline    # clip mode (T frames at once)
+    python tools/test.py configs/recognition/synthetic/tsm_r18_gestures.py CKPT   # a recognizer
 
-Writes into the work dir: vid.REPORT.json and vid.REPORT.md (AP50 overall, slow / medium / fast,
-per class; COCO AP; devkit mAP) and the detections in COCO results format (vid.bbox.json).
+Detectors write into the work dir: vid.REPORT.json and vid.REPORT.md (AP50 overall, slow / medium /
+fast, per class; COCO AP; devkit mAP) and the detections in COCO results format (vid.bbox.json).
+Recognizers (configs/recognition) write acc.REPORT.json, acc.REPORT.md (top-1, top-5, mean class
+accuracy, direction-pair and per-class accuracy) and acc.confusion.png; --mode applies to
+detectors only (a recognizer's test pipeline sets its views: clips x crops).
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work-dir", help="where the report goes (default work_dirs/<config name>)")
     parser.add_argument("--mode", choices=["online", "offline"], default="online",
                         help="online: one frame at a time with the shift caches (default); offline: clips")
-    parser.add_argument("--out-prefix", help="prefix of the report/detections files (default <work-dir>/vid)")
+    parser.add_argument("--out-prefix", help="prefix of the report files (default <work-dir>/vid, recognizers <work-dir>/acc)")
     parser.add_argument("--trust-checkpoint", action="store_true", help="allow full pickle for this checkpoint")
     parser.add_argument("--data-root", help="data set folder (e.g. /data/ILSVRC2015); overrides the config's data_root")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
@@ -49,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
-    configure_test(cfg, mode=args.mode, out_prefix=args.out_prefix or str(Path(work_dir) / "vid"))
+    stem = "acc" if cfg.model.get("type") == "Recognizer2D" else "vid"
+    configure_test(cfg, mode=args.mode, out_prefix=args.out_prefix or str(Path(work_dir) / stem))
     runner = build_runner(cfg, args.config, work_dir=work_dir, load_from=args.checkpoint,
                           launcher=args.launcher, trusted_checkpoint=args.trust_checkpoint)
     runner.test()

@@ -71,6 +71,9 @@ def check_data_paths(cfg: Config, splits: tuple[str, ...] = ("train", "val", "te
             continue
         for ds in _datasets(loader["dataset"]):
             root = Path(ds.get("data_root") or "")
+            if ds.get("type") == "VideoClassificationDataset":
+                _check_recognition_paths(split, ds, root)
+                continue
             if ds.get("data_root") and not root.is_dir():
                 raise DataNotFoundError(
                     f"{split} data root not found: {root}. Point the config at your ILSVRC2015 folder with "
@@ -88,3 +91,19 @@ def check_data_paths(cfg: Config, splits: tuple[str, ...] = ("train", "val", "te
             prefix = (ds.get("data_prefix") or {}).get("img")
             if prefix is not None and not (root / prefix).is_dir():
                 raise DataNotFoundError(f"{split} image folder not found: {root / prefix}")
+
+
+_RECOGNITION_HINT = ("see docs/recognition.md (real data layouts), or make the synthetic set with "
+                     "python tools/make_synthetic_actions.py --out data/synthetic_actions")
+
+
+def _check_recognition_paths(split: str, ds: dict, root: Path) -> None:
+    """``VideoClassificationDataset``: data root, annotation list, class-name file, video/frame folder."""
+    if ds.get("data_root") and not root.is_dir():
+        raise DataNotFoundError(f"{split} data root not found: {root}; {_RECOGNITION_HINT}")
+    for key, what in (("ann_file", "annotation list"), ("class_names_file", "class-name file")):
+        if ds.get(key) and not (root / ds[key]).is_file():
+            raise DataNotFoundError(f"{split} {what} not found: {root / ds[key]}; {_RECOGNITION_HINT}")
+    prefix = (ds.get("data_prefix") or {}).get("video")
+    if prefix and not (root / prefix).is_dir():
+        raise DataNotFoundError(f"{split} video folder not found: {root / prefix}; {_RECOGNITION_HINT}")

@@ -90,6 +90,9 @@ class SampleSegments(BaseTransform):
         self.window = window
 
     def transform(self, results: dict) -> dict:
+        if not results.get("total_frames"):
+            raise ValueError(f"{results.get('filename')}: no frame count; put VideoInit before SampleSegments "
+                             "for video files")
         rng = None if self.test_mode else np.random.default_rng(np.random.randint(0, 2**31 - 1))
         inds = sample_indices(int(results["total_frames"]), self.num_segments, self.mode, self.num_clips,
                               self.twice_sample, self.test_mode, rng, self.window)

@@ -66,9 +66,9 @@ _SPRITE = 64  # side of the hand sprite canvas, pixels
 
 # Motion amplitudes over the whole video (class-independent draws).
 _SWIPE_RANGE = (0.35, 0.6)      # displacement, fraction of the frame side
-_ROTATE_RANGE = (70.0, 130.0)   # degrees
+_ROTATE_RANGE = (100.0, 160.0)  # degrees
 _ZOOM_RANGE = (0.5, 0.8)        # change of log scale
-_HAND_SIZE = (0.5, 0.65)       # hand sprite side as a fraction of the frame side
+_HAND_SIZE = (0.6, 0.8)        # hand sprite side as a fraction of the frame side
 _DRIFT_SIGMA = 0.25             # background drift, px per frame (symmetric about 0)
 _JITTER_SIGMA = 0.4             # per-frame i.i.d. hand jitter, px
 _NOISE_SIGMA = 3.0              # sensor noise, grey levels
