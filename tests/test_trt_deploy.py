@@ -295,10 +295,56 @@ def test_trt_engine_matches_onnxruntime(toy, tmp_path):
         np.testing.assert_allclose(first_trt.scores, first_ref.scores, atol=1e-3)
 
 
+def _qdq_toy(toy, tmp_path) -> Path:
+    """The static toy quantized by onnxruntime (QDQ, per-channel weights) on a few letterboxed frames."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    class Frames(CalibrationDataReader):
+        def __init__(self) -> None:
+            frames = random_frames(4, (60, 40), seed=25)
+            self._feeds = iter([{"image": letterbox(f, (INPUT_W, INPUT_H))[0][None],
+                                 **{f"state_{k}": s for k, s in enumerate(zero_states())}} for f in frames])
+
+        def get_next(self):
+            return next(self._feeds, None)
+
+    out = tmp_path / "toy_int8.onnx"
+    quantize_static(str(toy["static"]), str(out), Frames(), quant_format=QuantFormat.QDQ, per_channel=True)
+    return out
+
+
+def test_qdq_onnx_is_int8_and_passes_the_operator_check(toy, tmp_path):
+    from tsmdet.deploy.tensorrt import onnx_precision, plan_build
+
+    qdq = _qdq_toy(toy, tmp_path)
+    check_trt_compatible(qdq)
+    assert onnx_precision(qdq) == "int8" and onnx_precision(toy["static"]) == "fp32"
+    for path in ("10", "11"):
+        plan = plan_build(path, "int8", onnx_precision(qdq))
+        assert plan.strongly_typed and not plan.calibrator and plan.builder_flags == ()
+    assert plan_build("8.6", "int8", "int8").builder_flags == ("FP16", "INT8")
+
+
+@pytest.mark.trt
+@needs_trt
+def test_trt_int8_build_from_qdq(toy, tmp_path):
+    from tsmdet.runtime.trt_engine import TrtEngine
+
+    path = build_engine(_qdq_toy(toy, tmp_path), precision="int8", cache_dir=tmp_path / "engines")
+    with TrtEngine(path) as engine:
+        assert len(engine.infer(random_frames(1, (60, 40), seed=24))) == 1
+
+
 @pytest.mark.trt
 @needs_trt
 def test_trt_int8_build_with_state_calibration(toy, tmp_path):
+    import tensorrt
+
+    from tsmdet.deploy.tensorrt import trt_path
     from tsmdet.runtime.trt_engine import TrtEngine
+
+    if trt_path(tensorrt.__version__) != "8.6":
+        pytest.skip("calibrating an fp32 ONNX is the TensorRT 8.6 path; 10.x / 11.x build int8 from QDQ")
 
     folder = _write_pngs(tmp_path / "frames", random_frames(8, (60, 40), seed=23))
     cache = tmp_path / "toy.calib"

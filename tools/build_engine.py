@@ -5,6 +5,11 @@ precision and batch profile (a second identical build reuses it) and gets the
 model metadata sidecar <engine>.meta.json that the TensorRT engine reads. The
 equivalent trtexec command is logged. Checks that need no TensorRT (the file
 exists, every operator is supported by TensorRT's ONNX parser) run first.
+
+The TensorRT version picks the path (docs/jetson.md, "TensorRT versions"): 8.6 sets
+builder flags and can calibrate an fp32 ONNX for int8 (--calib); 10.x and 11.x build
+strongly typed networks whose precision is the ONNX file's: fp16 needs an fp16 export,
+int8 a QDQ ONNX (tools/quantize.py); 10.x still builds an fp32 ONNX as weakly typed fp16.
 The library function is ``tsmdet.deploy.tensorrt.build_engine``.
 """
 from __future__ import annotations
@@ -26,10 +31,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                "--calib-frames 300 --calib-cache model.calib")
     parser.add_argument("model", help="ONNX file written by the tsmdet exporter (with 'tsmdet' metadata)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp16",
-                        help="engine precision (default fp16; int8 also enables fp16 for unquantised layers)")
+                        help="engine precision (default fp16). TensorRT 8.6: builder flags (int8 also enables "
+                             "fp16 for unquantised layers); 10.x / 11.x: must match the ONNX (fp16 export, QDQ "
+                             "for int8)")
     parser.add_argument("--calib", metavar="SOURCE", default=None,
-                        help="int8 calibration frames: a video file or an image folder, read in order "
-                             "(states are produced by running the ONNX model over it on onnxruntime)")
+                        help="int8 calibration frames for an fp32 ONNX on TensorRT 8.6: a video file or an image "
+                             "folder, read in order (states are produced by running the ONNX model over it on "
+                             "onnxruntime); not needed for a QDQ ONNX")
     parser.add_argument("--calib-frames", type=int, default=200, metavar="N",
                         help="frames read from --calib (default 200)")
     parser.add_argument("--calib-cache", metavar="FILE", default=None,

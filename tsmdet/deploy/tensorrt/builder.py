@@ -70,7 +70,7 @@ def build_engine(
     except EngineUnavailableError:
         for path in TRT_PATHS:  # no TensorRT here: the command for every version that can build it
             try:
-                plan = plan_build(path, precision, onnx_kind)
+                plan = plan_build(path, precision, onnx_kind, warn=False)
             except ValueError:
                 continue
             logger.info("trtexec equivalent (TensorRT %s): %s", path, trtexec_command(

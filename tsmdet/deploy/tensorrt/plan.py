@@ -98,12 +98,12 @@ def onnx_precision(onnx_path: str | Path) -> str:
     return "fp16" if has_fp16 else "fp32"
 
 
-def plan_build(path: str, precision: str, onnx_kind: str = "fp32") -> BuildPlan:
+def plan_build(path: str, precision: str, onnx_kind: str = "fp32", warn: bool = True) -> BuildPlan:
     """The calls a build makes on ``path`` for the requested ``precision`` of an ``onnx_kind`` graph.
 
     A strongly typed build (10.x, 11.x) takes the precision from the graph, so asking for
     another one is a ValueError that says which file to build instead; the one exception is
-    10.x's still-supported weakly typed fp16 build of an fp32 graph.
+    10.x's still-supported weakly typed fp16 build of an fp32 graph (logged unless ``warn`` is off).
     """
     if path not in TRT_PATHS:
         raise ValueError(f"unknown TensorRT path {path!r}; one of {TRT_PATHS}")
@@ -120,9 +120,10 @@ def plan_build(path: str, precision: str, onnx_kind: str = "fp32") -> BuildPlan:
         network = ("STRONGLY_TYPED",) if path == "10" else ()  # 11: always strongly typed, flag ignored
         return BuildPlan(path, precision, onnx_kind, network, (), calibrator=False, query_fast_fp16=False)
     if path == "10" and precision == "fp16" and onnx_kind == "fp32":
-        logger.warning("TensorRT 10: building the fp32 ONNX as a weakly typed fp16 network (BuilderFlag.FP16, "
-                       "deprecated since 10.12, removed in 11); export with --precision fp16 for a strongly "
-                       "typed build whose box decoding and NMS stay fp32")
+        if warn:
+                logger.warning("TensorRT 10: building the fp32 ONNX as a weakly typed fp16 network (BuilderFlag.FP16, "
+                           "deprecated since 10.12, removed in 11); export with --precision fp16 for a strongly "
+                           "typed build whose box decoding and NMS stay fp32")
         return BuildPlan(path, precision, onnx_kind, (), ("FP16",), calibrator=False, query_fast_fp16=False)
     raise ValueError(_mismatch(path, precision, onnx_kind))
 
