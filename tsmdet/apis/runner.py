@@ -85,8 +85,16 @@ def configure_test(cfg: Config, mode: str = "online", out_prefix: str | None = N
     """Set the test mode of an ``OnlineVideoDetector`` and where the VID metric writes.
 
     Offline mode feeds the test set as clips of the backbone's ``num_segments``
-    frames; online mode feeds single frames in video order.
+    frames; online mode feeds single frames in video order. A recognizer
+    (``Recognizer2D``) has no mode: its test pipeline already yields whole
+    multi-view clips; only the accuracy report's ``out_prefix`` is set.
     """
+    if cfg.model.get("type") == "Recognizer2D":
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        for evaluator in evaluators:
+            if evaluator.get("type") == "AccuracyMetric" and out_prefix:
+                evaluator.outfile_prefix = out_prefix
+        return
     if cfg.model.get("type") == "OnlineVideoDetector":
         cfg.model.test_mode = mode
     dataset = cfg.test_dataloader.dataset
