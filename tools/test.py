@@ -22,6 +22,7 @@ from mmengine.config import DictAction
 from tsmdet.apis import build_runner, check_data_paths, load_config
 from tsmdet.apis.config import DataNotFoundError
 from tsmdet.apis.runner import configure_test
+from tsmdet.evaluation.vid_metric import CONVENTIONS, DEFAULT_CONVENTION
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,6 +33,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mode", choices=["online", "offline"], default="online",
                         help="online: one frame at a time with the shift caches (default); offline: clips")
     parser.add_argument("--out-prefix", help="prefix of the report files (default <work-dir>/vid, recognizers <work-dir>/acc)")
+    parser.add_argument("--convention", choices=CONVENTIONS, default=DEFAULT_CONVENTION,
+                        help="detectors: VID metric convention of devkit mAP and slow/medium/fast; fgfa = the "
+                             "ILSVRC devkit / FGFA evaluation papers report (default), coco = continuous "
+                             "coordinates (docs/datasets.md); AP / AP50 are the same under both")
     parser.add_argument("--trust-checkpoint", action="store_true", help="allow full pickle for this checkpoint")
     parser.add_argument("--data-root", help="data set folder (e.g. /data/ILSVRC2015); overrides the config's data_root")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
@@ -54,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
     stem = "acc" if cfg.model.get("type") == "Recognizer2D" else "vid"
-    configure_test(cfg, mode=args.mode, out_prefix=args.out_prefix or str(Path(work_dir) / stem))
+    configure_test(cfg, mode=args.mode, out_prefix=args.out_prefix or str(Path(work_dir) / stem),
+                   convention=args.convention)
     runner = build_runner(cfg, args.config, work_dir=work_dir, load_from=args.checkpoint,
                           launcher=args.launcher, trusted_checkpoint=args.trust_checkpoint)
     runner.test()

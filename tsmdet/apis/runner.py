@@ -81,13 +81,17 @@ def _setup_cpu_distributed(cfg: Config) -> None:
                                      find_unused_parameters=cfg.get("find_unused_parameters", False))
 
 
-def configure_test(cfg: Config, mode: str = "online", out_prefix: str | None = None) -> None:
+def configure_test(cfg: Config, mode: str = "online", out_prefix: str | None = None,
+                   convention: str | None = None) -> None:
     """Set the test mode of an ``OnlineVideoDetector`` and where the VID metric writes.
 
     Offline mode feeds the test set as clips of the backbone's ``num_segments``
     frames; online mode feeds single frames in video order. A recognizer
     (``Recognizer2D``) has no mode: its test pipeline already yields whole
     multi-view clips; only the accuracy report's ``out_prefix`` is set.
+    ``convention`` (detectors: ``'fgfa'`` or ``'coco'``, see
+    ``tsmdet.evaluation.vid_metric.conventions``) is set on every ``VIDMetric``; ``None``
+    keeps the config's (whose default is fgfa).
     """
     if cfg.model.get("type") == "Recognizer2D":
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
@@ -107,3 +111,5 @@ def configure_test(cfg: Config, mode: str = "online", out_prefix: str | None = N
     for evaluator in evaluators:
         if evaluator.get("type") == "VIDMetric" and out_prefix:
             evaluator.outfile_prefix = out_prefix
+        if evaluator.get("type") == "VIDMetric" and convention is not None:
+            evaluator.convention = convention
