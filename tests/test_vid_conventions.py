@@ -202,3 +202,115 @@ def test_bad_convention_is_an_error(tmp_path: Path) -> None:
         evaluate_vid(scene([(1, 0, 1, 0, (0.0, 0.0, 5.0, 5.0))]), [], convention="voc")
     proc = _cli("d.json", "--ann", "a.json", "--out", str(tmp_path / "r.json"), "--convention", "voc")
     assert proc.returncode == 2 and "--convention" in proc.stderr
+
+
+# ---------------------------------------------------------------------- against a loop port of FGFA
+def _fgfa_iou(a: list[float], b: list[float]) -> float:
+    """FGFA's ``boxoverlap`` on x1, y1, x2, y2 boxes: +1 on every width and height."""
+    iw = min(a[2], b[2]) - max(a[0], b[0]) + 1
+    ih = min(a[3], b[3]) - max(a[1], b[1]) + 1
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    ua = (a[2] - a[0] + 1) * (a[3] - a[1] + 1) + (b[2] - b[0] + 1) * (b[3] - b[1] + 1) - iw * ih
+    return iw * ih / ua
+
+
+def _fgfa_reference(gt: dict, dets: list[dict]) -> dict[str, list]:
+    """Per-class AP of FGFA's ``vid_eval_motion`` for the all-range and the three motion ranges, by loops.
+
+    Motion IoU as the .mat holds it: mean IoU with the instance's boxes within +-10 frames
+    (itself excluded), 1.0 without any; every frame without boxes adds one motion IoU 0 to
+    ``all_motion_iou``.
+    """
+    xyxy = lambda b: [b[0], b[1], b[0] + b[2], b[1] + b[3]]  # noqa: E731
+    frame_of = {im["id"]: (im["video_id"], im["frame_id"]) for im in gt["images"]}
+    anns = gt["annotations"]
+    miou = []
+    for a in anns:
+        video, frame = frame_of[a["image_id"]]
+        ious = [_fgfa_iou(xyxy(a["bbox"]), xyxy(o["bbox"])) for o in anns
+                if o is not a and o["instance_id"] == a["instance_id"] and frame_of[o["image_id"]][0] == video
+                and abs(frame_of[o["image_id"]][1] - frame) <= 10]
+        miou.append(float(np.mean(ious)) if ious else 1.0)
+    empty_frames = [im for im in gt["images"] if not any(a["image_id"] == im["id"] for a in anns)]
+    all_motion_iou = miou + [0.0] * len(empty_frames)
+    out = {}
+    for key, (lo, hi) in {"all": (0.0, 1.0), "fast": (0.0, 0.7), "medium": (0.7, 0.9), "slow": (0.9, 1.0)}.items():
+        empty_weight = sum(lo <= m <= hi for m in all_motion_iou) / len(all_motion_iou)
+        rows = []  # score, category, tp, fp
+        for im in gt["images"]:
+            gts = [(a, not lo <= m <= hi) for a, m in zip(anns, miou) if a["image_id"] == im["id"]]
+            detected = [False] * len(gts)
+            for d in sorted((d for d in dets if d["image_id"] == im["id"]), key=lambda d: -d["score"]):
+                ovmax, kmax, ov_ig, ov_nig = -1.0, -1, -1.0, -1.0
+                for k, (a, ignored) in enumerate(gts):
+                    ov = _fgfa_iou(xyxy(d["bbox"]), xyxy(a["bbox"]))
+                    w, h = a["bbox"][2] + 1, a["bbox"][3] + 1
+                    thr = min(0.5, w * h / ((w + 10) * (h + 10)))
+                    if ov >= thr and ov > ovmax and not detected[k] and d["category_id"] == a["category_id"]:
+                        ovmax, kmax = ov, k
+                    if ignored and ov > ov_ig:
+                        ov_ig = ov
+                    if not ignored and ov > ov_nig:
+                        ov_nig = ov
+                if kmax >= 0:
+                    detected[kmax] = True
+                    tp, fp = float(not gts[kmax][1]), 0.0
+                elif ov_nig > ov_ig:
+                    tp, fp = 0.0, 1.0
+                elif ov_ig > ov_nig:
+                    tp, fp = 0.0, 0.0
+                elif not gts:
+                    tp, fp = 0.0, empty_weight
+                else:
+                    tp, fp = 0.0, sum(ig for _, ig in gts) / len(gts)
+                rows.append((d["score"], d["category_id"], tp, fp))
+        aps = []
+        for c in gt["categories"]:
+            npos = sum(1 for a, m in zip(anns, miou) if a["category_id"] == c["id"] and lo <= m <= hi)
+            mine = sorted((r for r in rows if r[1] == c["id"]), key=lambda r: -r[0])
+            tp, fp = np.cumsum([r[2] for r in mine]), np.cumsum([r[3] for r in mine])
+            if npos == 0:
+                aps.append(None)
+                continue
+            rec, prec = tp / npos, tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
+            mrec, mpre = np.concatenate(([0.0], rec, [1.0])), np.concatenate(([0.0], prec, [0.0]))
+            for i in range(len(mpre) - 1, 0, -1):
+                mpre[i - 1] = max(mpre[i - 1], mpre[i])
+            i = np.flatnonzero(mrec[1:] != mrec[:-1])
+            aps.append(float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1])))
+        out[key] = aps
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fgfa_convention_matches_a_loop_port_of_fgfa(seed: int) -> None:
+    """Random scenes with isolated boxes, range-edge-prone small boxes, frames without GT, noisy dets."""
+    rng = np.random.default_rng(seed)
+    rows, empty = [], []
+    for video in range(3):
+        for inst in range(3):
+            cat, xy = int(rng.integers(1, 3)), rng.uniform(0, 300, 2)
+            wh, speed = rng.uniform(4, 60, 2), rng.choice([0.3, 3.0, 15.0])
+            start = int(rng.integers(0, 4))
+            for frame in range(start, start + int(rng.integers(1, 14))):
+                xy = xy + rng.normal(0, speed, 2)
+                rows.append((video, frame, cat, 10 * video + inst, (float(xy[0]), float(xy[1]), float(wh[0]),
+                                                                    float(wh[1]))))
+        empty.append((video, 40))
+    gt = scene(rows, empty)
+    dets = []
+    for a in gt["annotations"]:
+        for _ in range(int(rng.integers(0, 3))):
+            x, y, w, h = np.array(a["bbox"]) + rng.normal(0, 0.12 * np.sqrt(a["area"]), 4)
+            cat = a["category_id"] if rng.random() < 0.85 else 3 - a["category_id"]
+            dets.append(det(a["image_id"], cat, (x, y, abs(w) + 1, abs(h) + 1), float(rng.random())))
+    for im in gt["images"]:
+        x, y = rng.uniform(0, 400, 2)
+        dets.append(det(im["id"], int(rng.integers(1, 3)), (x, y, 30.0, 30.0), float(rng.random())))
+    result = evaluate_vid(gt, dets, convention="fgfa")
+    expected = _fgfa_reference(gt, dets)
+    names = [c["name"] for c in gt["categories"]]
+    for key, ref in (("devkit_ap", expected["all"]), *((f"ap50_{s}", expected[s]) for s in ("slow", "medium", "fast"))):
+        got = [result["per_class"][n][key] for n in names]
+        assert got == pytest.approx(ref, abs=1e-12), key
