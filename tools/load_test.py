@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tsmdet.apis.defaults import default_video
 from tsmdet.runtime import EngineUnavailableError
-from tsmdet.serving.defaults import default_serving_onnx
+from tsmdet.serving.defaults import DEFAULT_SERVING_ONNX
 from tsmdet.serving.load_test import LoadTestOptions, format_table, plot_report, read_video_frames, run_load_test
 
 
@@ -38,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="localhost:8001", help="Triton gRPC address (default: %(default)s)")
     parser.add_argument("--model-name", default="tsmdet", help="served model name (default: %(default)s)")
-    parser.add_argument("--model", help="the served ONNX file, for the local reference run (default: the built-in serving model, as tools/serve.py)")
+    parser.add_argument("--model", default=str(DEFAULT_SERVING_ONNX),
+                        help="the served ONNX file, for the local reference run "
+                             "(default: the one tools/serve.py exports when given none, %(default)s)")
     parser.add_argument("--streams", type=_streams, default=(1, 4, 8, 16), help="stream counts (default: 1,4,8,16)")
     parser.add_argument("--frames", type=int, default=24, help="frames per stream and level (default: %(default)s)")
     parser.add_argument("--video", help="frames to send (default: the built-in synthetic sample video)")
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                            max_level_s=args.max_level_s, ttl_check=not args.no_ttl_check)
     try:
         video = read_video_frames(args.video or default_video())
-        report = run_load_test(opts, args.model or default_serving_onnx(), video)
+        report = run_load_test(opts, args.model, video)
     except (EngineUnavailableError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
