@@ -22,7 +22,7 @@ from .twins import build_models
 logger = logging.getLogger(__name__)
 
 
-def environment() -> dict[str, Any]:
+def describe_environment() -> dict[str, Any]:
     """What the numbers depend on besides the model: CPU, cores, load, versions."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
@@ -77,7 +77,7 @@ def run_benchmark(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     threads = threads or usable_cpu_count()
-    environment = environment()  # the load before this run adds its own
+    environment = describe_environment()  # the load before this run adds its own
 
     models, size = build_models(config, Path(checkpoint) if checkpoint else None, input_size)
     video = prepare_video(source, out_dir, size, frames)

@@ -86,7 +86,10 @@ def build_models(config: Path, checkpoint: Path | None,
 
     cfg = load_config(config)
     import_modules_from_strings(**(cfg.get("custom_imports") or {"imports": ["tsmdet.models"]}))
-    import tsmdet.models  # noqa: F401  (the safe checkpoint loader, whatever the config imports)
+    import tsmdet.models  # noqa: F401  (registers the models, whatever the config imports)
+    from tsmdet.utils.checkpoint import register_safe_loader
+
+    register_safe_loader()  # explicit: the checkpoint below goes through mmengine's loader
 
     init_default_scope(cfg.get("default_scope", "mmdet"))
     size = input_size or input_size_from_config(cfg)
