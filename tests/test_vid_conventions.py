@@ -314,3 +314,37 @@ def test_fgfa_convention_matches_a_loop_port_of_fgfa(seed: int) -> None:
     for key, ref in (("devkit_ap", expected["all"]), *((f"ap50_{s}", expected[s]) for s in ("slow", "medium", "fast"))):
         got = [result["per_class"][n][key] for n in names]
         assert got == pytest.approx(ref, abs=1e-12), key
+
+
+# ---------------------------------------------------------------------- mmengine wrapper and tools/test.py wiring
+def test_vid_metric_and_configure_test_pass_the_convention(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from mmengine.config import Config
+
+    from tsmdet.apis.runner import configure_test
+    from tsmdet.evaluation.vid_mmdet_metric import VIDMetric
+
+    # One isolated 100x100 dog and a detection at IoU 0.496 / 0.501 (see test_plus_one_lifts_iou_over_half).
+    gt = scene([(1, 0, 2, 0, (0.0, 0.0, 100.0, 100.0))])
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps(gt))
+    sample = {"img_id": 1, "pred_instances": {"bboxes": torch.tensor([[0.0, 0.0, 100.0, 49.6]]),
+                                              "scores": torch.tensor([0.9]), "labels": torch.tensor([1])}}
+    metrics = {}
+    for conv in CONVENTIONS:
+        metric = VIDMetric(ann_file=str(ann), classes=("cat", "dog"), convention=conv)
+        metric.process({}, [sample])
+        metrics[conv] = metric.compute_metrics(metric.results)
+    assert metrics["coco"]["devkit_map"] == 0.0 and metrics["fgfa"]["devkit_map"] == pytest.approx(1.0)
+    assert metrics["coco"]["ap50_fast"] == 0.0 and np.isnan(metrics["coco"]["ap50_slow"])
+    assert metrics["fgfa"]["ap50_slow"] == pytest.approx(1.0) and np.isnan(metrics["fgfa"]["ap50_fast"])
+    assert metrics["coco"]["ap50"] == metrics["fgfa"]["ap50"] == 0.0
+    with pytest.raises(ValueError, match="convention"):
+        VIDMetric(ann_file=str(ann), convention="voc")
+
+    cfg = Config(dict(model=dict(type="OnlineVideoDetector"), test_dataloader=dict(dataset=dict()),
+                      test_evaluator=[dict(type="VIDMetric", ann_file=str(ann)), dict(type="Other")]))
+    configure_test(cfg, out_prefix=str(tmp_path / "vid"))
+    assert "convention" not in cfg.test_evaluator[0]  # None keeps the config's (default fgfa)
+    configure_test(cfg, convention="coco")
+    assert cfg.test_evaluator[0].convention == "coco" and "convention" not in cfg.test_evaluator[1]
