@@ -41,14 +41,16 @@ def triton_install():
 
 
 @pytest.fixture(scope="session")
-def triton_server(toy_onnx, triton_install, tmp_path_factory):
-    """A real tritonserver serving the toy model's Python-backend repository on free loopback ports."""
+def triton_server(toy_onnx, toy_static_onnx, triton_install, tmp_path_factory):
+    """A real tritonserver on free loopback ports serving the toy model's Python-backend repository as
+    ``tsmdet`` (dynamic batch) and ``toy_static`` (batch-1 graph: one graph call per frame)."""
     from tsmdet.serving.launcher import TritonServer, free_port
     from tsmdet.serving.repository import ServingOptions, write_repository
 
     root = tmp_path_factory.mktemp("triton_repo")
-    repo = write_repository(toy_onnx, root / "repo", options=ServingOptions(
-        max_streams=MAX_STREAMS, ttl_s=TTL_S, max_queue_delay_us=20000, intra_op_threads=1))
+    options = ServingOptions(max_streams=MAX_STREAMS, ttl_s=TTL_S, max_queue_delay_us=20000, intra_op_threads=1)
+    repo = write_repository(toy_onnx, root / "repo", options=options)
+    write_repository(toy_static_onnx, root / "repo", model_name="toy_static", options=options)
     ports = set()
     while len(ports) < 3:
         ports.add(free_port())

@@ -19,7 +19,9 @@ import cv2
 import numpy as np
 import pytest
 
-from serving_fixtures import TTL_S, toy_onnx, triton_install, triton_server, video_frames  # noqa: F401
+from serving_fixtures import (  # noqa: F401  (fixtures)
+    TTL_S, toy_onnx, toy_static_onnx, triton_install, triton_server, video_frames,
+)
 from tsmdet.runtime.onnx_engine import OnnxEngine
 
 pytestmark = pytest.mark.triton
@@ -85,6 +87,19 @@ def test_interleaved_streams_match_local_runs(triton_server, toy_onnx):  # noqa:
     after = served_batches(triton_server)
     assert any(size > 1 and after.get(size, 0) > before.get(size, 0) for size in after), \
         f"the server never batched streams together: {before} -> {after}"
+
+
+def test_static_batch_graph_serves_streams_one_call_each(triton_server, toy_static_onnx):  # noqa: F811
+    frames = {s: video_frames(seed=20 + s, n=5) for s in range(3)}
+    with TritonEngine(triton_server.grpc_url, model_name="toy_static", num_streams=3) as engine:
+        got = {s: [] for s in range(3)}
+        for t in range(5):
+            streams = [s for s in range(3) if (t + s) % 2 == 0 or t == 4]
+            for s, r in zip(streams, engine.infer([frames[s][len(got[s])] for s in streams], streams)):
+                got[s].append(r)
+    for s in range(3):
+        want = local_run(toy_static_onnx, frames[s])
+        assert got[s] and all(same(g, w) for g, w in zip(got[s], want)), f"stream {s}"
 
 
 def test_start_mid_stream_resets_the_caches(triton_server, toy_onnx):  # noqa: F811
@@ -169,20 +184,33 @@ def _tool(*args, env=None, **kw) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})}, **kw)
 
 
-def test_infer_stream_triton_engine_matches_onnx(triton_server, toy_onnx, tmp_path):  # noqa: F811
-    video = tmp_path / "cam.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (60, 40))
-    for frame in video_frames(seed=8, n=8):
+def _write_video(path: Path, seed: int, n: int = 8) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (60, 40))
+    for frame in video_frames(seed=seed, n=n):
         writer.write(frame)
     writer.release()
-    lines = {}
+    return path
+
+
+def test_two_infer_stream_processes_match_onnx(triton_server, toy_onnx, tmp_path):  # noqa: F811
+    """Two client processes at once against one server: each one's JSONL equals its --engine onnx run."""
+    videos = [_write_video(tmp_path / f"cam{i}.mp4", seed=8 + i) for i in range(2)]
+    procs = {}
     for engine in ("onnx", "triton"):
-        res = _tool("tools/infer_stream.py", str(video), "--engine", engine, "--model", str(toy_onnx),
-                    "--url", triton_server.grpc_url, "--out-dir", str(tmp_path / engine))
-        assert res.returncode == 0, res.stderr[-2000:]
-        lines[engine] = [json.loads(x) for x in (tmp_path / engine / f"cam.{engine}.jsonl").read_text().splitlines()]
-    assert len(lines["triton"]) == 8
-    assert [x["detections"] for x in lines["triton"]] == [x["detections"] for x in lines["onnx"]]
+        for i, video in enumerate(videos):
+            procs[engine, i] = subprocess.Popen(
+                [sys.executable, "tools/infer_stream.py", str(video), "--engine", engine, "--model", str(toy_onnx),
+                 "--url", triton_server.grpc_url, "--out-dir", str(tmp_path / engine)],
+                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for (engine, i), proc in procs.items():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+    for i in range(2):
+        lines = {engine: [json.loads(x) for x in (tmp_path / engine / f"cam{i}.{engine}.jsonl").read_text().splitlines()]
+                 for engine in ("onnx", "triton")}
+        assert len(lines["triton"]) == 8
+        assert [x["detections"] for x in lines["triton"]] == [x["detections"] for x in lines["onnx"]]
+    assert lines["triton"] != [json.loads(x) for x in (tmp_path / "triton" / "cam0.triton.jsonl").read_text().splitlines()]
 
 
 def test_serve_tool_starts_prints_the_url_and_stops_on_sigterm(toy_onnx, triton_install, tmp_path):  # noqa: F811
