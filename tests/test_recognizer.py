@@ -209,3 +209,10 @@ def test_temporal_pool_recognizer_exports_to_onnx(tmp_path):
     torch.testing.assert_close(torch.from_numpy(got), expected, atol=1e-4, rtol=1e-4)
     rev = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"clips": x.flip(1).numpy()})[0]
     torch.testing.assert_close(torch.from_numpy(rev), model(x.flip(1)).detach(), atol=1e-4, rtol=1e-4)
+
+
+def test_zero_dim_label_tensor_is_a_1_element_label():
+    sample = ActionDataSample().set_gt_label(torch.tensor(2))
+    assert sample.gt_label.shape == (1,) and sample.gt_label.dtype == torch.int64
+    losses = build()(clips(n=1), [sample], mode="loss")
+    assert torch.isfinite(losses["loss_cls"])

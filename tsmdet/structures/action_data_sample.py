@@ -16,8 +16,8 @@ from mmengine.structures import BaseDataElement
 
 
 def _as_tensor(value: torch.Tensor | np.ndarray | Sequence[int | float] | int | float, dtype: torch.dtype) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.to(dtype)
+    if isinstance(value, torch.Tensor):  # a 0-dim label tensor becomes (1,), like a Python int
+        return value.to(dtype).reshape(1) if value.ndim == 0 else value.to(dtype)
     return torch.as_tensor(np.asarray(value), dtype=dtype).reshape(-1) if np.ndim(value) else torch.tensor([value], dtype=dtype)
 
 
