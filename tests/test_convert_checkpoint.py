@@ -80,13 +80,14 @@ def load_converted(dst: Path, config: Path | None = None) -> torch.nn.Module:
     return model.eval()
 
 
-def assert_same_logits(net: torch.nn.Module, model: torch.nn.Module, frames: torch.Tensor) -> None:
+def assert_same_logits(net: torch.nn.Module, model: torch.nn.Module, frames: torch.Tensor, shifts: bool = True) -> None:
     with torch.no_grad():
         expected = net(reference_input(frames))
         reversed_time = net(reference_input(frames.flip(1)))
     got = our_logits(model, frames)
     assert expected.std() > 0.1  # non-trivial logits
-    assert (expected - reversed_time).abs().max() > 1e-3  # the source net really uses time order
+    if shifts:
+        assert (expected - reversed_time).abs().max() > 1e-3  # the source net really uses time order
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
 
@@ -145,6 +146,16 @@ def test_tsm_release_resnet101_shifts_every_other_block(tmp_path, capsys):
     assert "shift at backbone.layer1.1: checkpoint none vs model blockres" in err
     assert "shift at backbone.layer3.21: checkpoint none vs model blockres" in err
     assert not (tmp_path / "wrong.pth").exists()
+
+
+def test_tsm_release_tsn_without_shift(tmp_path):
+    base = ref.TVResNet(ref.TVBasicBlock, [2, 2, 2, 2], width=8)  # the release's TSN: no make_temporal_shift
+    net = ref.randomize_(ref.TSMReleaseTSN(base, "fc", num_classes=7, dropout=0.5, num_segments=4))
+    src = save_tsm_release(net, tmp_path / "TSN_something_RGB_resnet18_avg_segment4_e45.pth", "resnet18")
+    assert convert(src, tmp_path / "out.pth", "tsm") == 0
+    model = load_converted(tmp_path / "out.pth")
+    assert len(model.backbone.shifts) == 0
+    assert_same_logits(net, model, bgr_clips(2, 4, 32), shifts=False)
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.5])  # head: base_model.classifier / new_fc
