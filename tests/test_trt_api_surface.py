@@ -36,8 +36,10 @@ SPECS = {
     },
     "10.3.0": {  # JetPack 6.1 / 6.2
         "network_flags": {"EXPLICIT_BATCH": 0, "STRONGLY_TYPED": 1},
-        "deprecated": {"EXPLICIT_BATCH", "IInt8EntropyCalibrator2", "int8_calibrator", "set_calibration_profile"},
-        "builder_flags": ("FP16", "INT8", "BF16", "FP8", "TF32", "REFIT"), "fast_fp16": True, "calibrator": True,
+        "deprecated": {"EXPLICIT_BATCH", "IInt8EntropyCalibrator2", "int8_calibrator",
+                       "set_calibration_profile"},
+        "builder_flags": ("FP16", "INT8", "BF16", "FP8", "TF32", "REFIT"),
+        "fast_fp16": True, "calibrator": True,
     },
     "11.1.0": {  # precision flags, calibrator API and platform_has_fast_fp16 removed
         "network_flags": {"STRONGLY_TYPED": 0}, "deprecated": {"STRONGLY_TYPED"},
@@ -195,7 +197,8 @@ def strict_tensorrt(version: str) -> types.ModuleType:
             for name, dims in network._inputs.items():
                 if -1 in dims and name not in profile:
                     return None  # a dynamic input needs an optimization profile
-                if name in profile and any(len(s) != len(dims) or any(d not in (-1, v) for d, v in zip(dims, s))
+                if name in profile and any(len(s) != len(dims)
+                                           or any(d not in (-1, v) for d, v in zip(dims, s))
                                            for s in profile[name]):
                     return None  # profile shape disagrees with the network
             batches = _calibrate(calibrator, network) if calibrator is not None else 0
@@ -227,7 +230,8 @@ def strict_tensorrt(version: str) -> types.ModuleType:
         trt.calibrator, calibrator.seen_states = calibrator, []
         while (ptrs := calibrator.get_batch(names)) is not None:
             n = int(np.prod([calibrator.get_batch_size(), *network._inputs[names[1]][1:]]))
-            calibrator.seen_states.append(np.ctypeslib.as_array((ctypes.c_float * n).from_address(ptrs[1])).copy())
+            state = (ctypes.c_float * n).from_address(ptrs[1])  # the state_0 batch on the "device"
+            calibrator.seen_states.append(np.ctypeslib.as_array(state).copy())
             count += 1
         calibrator.write_calibration_cache(b"TRT-calibration-cache")
         return count
@@ -340,7 +344,8 @@ def fake_trt(monkeypatch):
     cudart = _HostCudart()
     cuda_pkg, bindings_pkg = types.ModuleType("cuda"), types.ModuleType("cuda.bindings")
     cuda_pkg.bindings, bindings_pkg.runtime = bindings_pkg, cudart
-    for name, module in (("cuda", cuda_pkg), ("cuda.bindings", bindings_pkg), ("cuda.bindings.runtime", cudart)):
+    for name, module in (("cuda", cuda_pkg), ("cuda.bindings", bindings_pkg),
+                         ("cuda.bindings.runtime", cudart)):
         monkeypatch.setitem(sys.modules, name, module)
 
     def install(version: str) -> types.ModuleType:
@@ -379,7 +384,8 @@ def onnx_files(tmp_path_factory) -> dict[str, Path]:
     _insert_before_consumers(qdq, "image", [
         helper.make_node("QuantizeLinear", ["image", "s", "z"], ["image_q"]),
         helper.make_node("DequantizeLinear", ["image_q", "s", "z"], ["image_dq"])], "image_dq",
-        [helper.make_tensor("s", TensorProto.FLOAT, [], [1.0]), helper.make_tensor("z", TensorProto.UINT8, [], [0])])
+        [helper.make_tensor("s", TensorProto.FLOAT, [], [1.0]),
+         helper.make_tensor("z", TensorProto.UINT8, [], [0])])
     onnx.save(qdq, str(root / "int8.onnx"))
     files.update(fp16=root / "fp16.onnx", int8=root / "int8.onnx")
     return files
@@ -422,7 +428,8 @@ def test_api_surface_build_and_run(fake_trt, onnx_files, tmp_path, version, kind
 
     trt = fake_trt(version)
     engine_path, built = _build(onnx_files[kind], tmp_path, precision=precision)
-    assert built["version"] == version and built["flags"] == flags and built["strongly_typed"] == strongly_typed
+    assert built["version"] == version and built["flags"] == flags
+    assert built["strongly_typed"] == strongly_typed
     assert built["profile"]["image"][2][0] == 2 and set(built["profile"]) == {"image", "state_0", "state_1"}
     expected_network = {"8.6.2": "Builder.create_network(1)", "10.3.0": "Builder.create_network(2)",
                         "11.1.0": "Builder.create_network(0)"}[version]

@@ -408,7 +408,8 @@ def _simulated_tensorrt(max_batch: int) -> types.ModuleType:
     trt.__version__ = "10.3.0"
     trt.Logger = type("Logger", (), {"WARNING": 2, "__init__": lambda self, severity=None: None})
     trt.TensorIOMode = types.SimpleNamespace(INPUT="input", OUTPUT="output")
-    data_type = types.SimpleNamespace(**{n: types.SimpleNamespace(name=n) for n in ("FLOAT", "INT32", "INT64")})
+    data_type = types.SimpleNamespace(**{n: types.SimpleNamespace(name=n)
+                                         for n in ("FLOAT", "INT32", "INT64")})
     trt.DataType = data_type
     ort_types = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64}
     trt_types = {np.float32: data_type.FLOAT, np.int32: data_type.INT32, np.int64: data_type.INT64}

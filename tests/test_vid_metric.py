@@ -102,7 +102,8 @@ def test_devkit_threshold_is_looser_for_small_boxes() -> None:
     assert devkit_iou_threshold(np.array([[10.0, 10.0], [200.0, 100.0]])) == pytest.approx([0.25, 0.5])
     b = GtBuilder()
     img = b.box(1, 0, 1, 0, (0.0, 0.0, 10.0, 10.0))
-    result = evaluate_vid(b.gt, [det(img, 1, (5.0, 0.0, 10.0, 10.0), 0.9)], convention="coco")  # IoU 50/150 = 1/3
+    # IoU 50/150 = 1/3
+    result = evaluate_vid(b.gt, [det(img, 1, (5.0, 0.0, 10.0, 10.0), 0.9)], convention="coco")
     assert result["devkit_map"] == pytest.approx(1.0)  # 1/3 >= 0.25
     assert result["ap50"] == pytest.approx(0.0)  # but 1/3 < 0.5 for COCO
 

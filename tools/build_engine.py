@@ -31,13 +31,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                "--calib-frames 300 --calib-cache model.calib")
     parser.add_argument("model", help="ONNX file written by the tsmdet exporter (with 'tsmdet' metadata)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp16",
-                        help="engine precision (default fp16). TensorRT 8.6: builder flags (int8 also enables "
-                             "fp16 for unquantised layers); 10.x / 11.x: must match the ONNX (fp16 export, QDQ "
-                             "for int8)")
+                        help="engine precision (default fp16). TensorRT 8.6: builder flags (int8 also "
+                             "enables fp16 for unquantised layers); 10.x / 11.x: must match the ONNX "
+                             "(fp16 export, QDQ for int8)")
     parser.add_argument("--calib", metavar="SOURCE", default=None,
-                        help="int8 calibration frames for an fp32 ONNX on TensorRT 8.6: a video file or an image "
-                             "folder, read in order (states are produced by running the ONNX model over it on "
-                             "onnxruntime); not needed for a QDQ ONNX")
+                        help="int8 calibration frames for an fp32 ONNX on TensorRT 8.6: a video file or an "
+                             "image folder, read in order (states are produced by running the ONNX model "
+                             "over it on onnxruntime); not needed for a QDQ ONNX")
     parser.add_argument("--calib-frames", type=int, default=200, metavar="N",
                         help="frames read from --calib (default 200)")
     parser.add_argument("--calib-cache", metavar="FILE", default=None,

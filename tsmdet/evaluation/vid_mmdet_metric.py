@@ -20,7 +20,8 @@ from mmengine.logging import MMLogger
 
 from mmdet.registry import METRICS
 from tsmdet.evaluation.vid_metric import (
-    DEFAULT_CONVENTION, MOTION_BUCKETS, evaluate_vid, format_summary, get_convention, load_vid_gt, write_report,
+    DEFAULT_CONVENTION, MOTION_BUCKETS, evaluate_vid, format_summary, get_convention, load_vid_gt,
+    write_report,
 )
 
 _HEADLINE_KEYS: tuple[str, ...] = ("ap50", "ap", "devkit_map", *(f"ap50_{s}" for s in MOTION_BUCKETS))

@@ -63,7 +63,8 @@ def build_engine(
     engine_out = out or onnx_path.with_suffix(".engine")
 
     from ...runtime.cuda_memory import gpu_name
-    from ...runtime.trt_engine import EngineUnavailableError, import_tensorrt, meta_sidecar_path
+    from ...runtime.engine import EngineUnavailableError
+    from ...runtime.trt_engine import import_tensorrt, meta_sidecar_path
 
     try:
         trt = import_tensorrt()
@@ -73,7 +74,8 @@ def build_engine(
                 plan = plan_build(path, precision, onnx_kind, warn=False)
             except ValueError:
                 continue
-            logger.info("trtexec equivalent (TensorRT %s): %s", path, trtexec_command(
+            label = path if path == "8.6" else f"{path}.x"
+            logger.info("trtexec equivalent (TensorRT %s): %s", label, trtexec_command(
                 onnx_path, meta, precision, profile, workspace_gb, engine_out, calib_cache, plan))
         raise
     plan = plan_build(trt_path(trt.__version__), precision, onnx_kind)  # ValueError on a mismatch

@@ -121,9 +121,9 @@ def plan_build(path: str, precision: str, onnx_kind: str = "fp32", warn: bool = 
         return BuildPlan(path, precision, onnx_kind, network, (), calibrator=False, query_fast_fp16=False)
     if path == "10" and precision == "fp16" and onnx_kind == "fp32":
         if warn:
-                logger.warning("TensorRT 10: building the fp32 ONNX as a weakly typed fp16 network (BuilderFlag.FP16, "
-                           "deprecated since 10.12, removed in 11); export with --precision fp16 for a strongly "
-                           "typed build whose box decoding and NMS stay fp32")
+                logger.warning("TensorRT 10: building the fp32 ONNX as a weakly typed fp16 network "
+                           "(BuilderFlag.FP16, deprecated since 10.12, removed in 11); export with "
+                           "--precision fp16 for a strongly typed build whose box decoding and NMS stay fp32")
         return BuildPlan(path, precision, onnx_kind, (), ("FP16",), calibrator=False, query_fast_fp16=False)
     raise ValueError(_mismatch(path, precision, onnx_kind))
 

@@ -98,7 +98,7 @@ def serialize_network(
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
     if plan.query_fast_fp16 and not builder.platform_has_fast_fp16:
         logger.warning("this GPU has no fast FP16; the engine will be slower than expected")
-    for name in plan.builder_flags:  # 8.6 and 10.x weak fp16 only; int8 also enables fp16 (unquantised layers)
+    for name in plan.builder_flags:  # 8.6 and 10.x weak fp16 only; int8 also enables fp16 (rest of the net)
         config.set_flag(getattr(trt.BuilderFlag, name))
     opt_profile = None
     if profile is not None:

@@ -57,5 +57,6 @@ __all__ = [
     "DEFAULT_IOU_THR", "FAST_MAX_IOU", "MOTION_BUCKETS", "MOTION_WINDOW", "PIXEL_TOLERANCE", "SLOW_MIN_IOU",
     "MatchResult", "coco_ap", "compute_motion_iou", "devkit_iou_threshold", "evaluate_files", "evaluate_vid",
     "format_summary", "load_json", "load_vid_gt", "match_to_gt", "mean_present", "motion_bucket",
-    "paired_iou", "per_class_ap", "render_markdown", "split_weights", "voc_ap", "write_report", "xywh_to_xyxy",
+    "paired_iou", "per_class_ap", "render_markdown", "split_weights", "voc_ap", "write_report",
+    "xywh_to_xyxy",
 ]

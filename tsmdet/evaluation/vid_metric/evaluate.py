@@ -101,7 +101,8 @@ def _empty_weight(conv: Convention, data: VIDData, gt_counts: np.ndarray, in_spl
 
 
 def evaluate_files(dets_path: str | Path, ann_path: str | Path,
-                   classes: Sequence[str] | None = None, convention: str = DEFAULT_CONVENTION) -> dict[str, Any]:
+                   classes: Sequence[str] | None = None,
+                   convention: str = DEFAULT_CONVENTION) -> dict[str, Any]:
     """:func:`evaluate_vid` on files; every input error names the files involved."""
     get_convention(convention)  # a bad name is an error of its own, not of the files
     gt = load_vid_gt(ann_path)

@@ -63,7 +63,8 @@ def match_to_gt(gt: Boxes, gt_thr: np.ndarray, gt_group: np.ndarray, det: Boxes,
         if stop < len(det_order):
             stop = int(np.searchsorted(det_img_sorted, det_img_sorted[stop - 1], side="right"))
         rows = det_order[start:stop]
-        m, bb = _match_chunk(gt, gt_order, gt_img_sorted, gt_thr, gt_group, det, rows, num_groups, pixel_offset)
+        m, bb = _match_chunk(gt, gt_order, gt_img_sorted, gt_thr, gt_group, det, rows, num_groups,
+                             pixel_offset)
         matched[rows] = m
         best[rows] = bb
         start = stop

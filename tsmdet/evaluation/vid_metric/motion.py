@@ -62,7 +62,8 @@ def motion_bucket(miou: np.ndarray) -> np.ndarray:
 
 
 # FGFA's closed motion ranges (imagenet_vid.py: motion_ranges), in MOTION_BUCKETS order.
-FGFA_RANGES: tuple[tuple[float, float], ...] = ((SLOW_MIN_IOU, 1.0), (FAST_MAX_IOU, SLOW_MIN_IOU), (0.0, FAST_MAX_IOU))
+FGFA_RANGES: tuple[tuple[float, float], ...] = (
+    (SLOW_MIN_IOU, 1.0), (FAST_MAX_IOU, SLOW_MIN_IOU), (0.0, FAST_MAX_IOU))
 
 
 def motion_groups(miou: np.ndarray, inclusive: bool = False) -> tuple[np.ndarray, np.ndarray]:
