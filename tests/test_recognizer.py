@@ -216,3 +216,22 @@ def test_zero_dim_label_tensor_is_a_1_element_label():
     assert sample.gt_label.shape == (1,) and sample.gt_label.dtype == torch.int64
     losses = build()(clips(n=1), [sample], mode="loss")
     assert torch.isfinite(losses["loss_cls"])
+
+
+def test_runner_steps_train_and_test():
+    """The mmengine contract the Runner uses: train_step (only loss_* keys summed) and test_step."""
+    from mmengine.optim import OptimWrapper
+
+    model = build()
+    data = dict(inputs=[torch.randint(0, 256, (T, 3, HW, HW), dtype=torch.uint8) for _ in range(2)],
+                data_samples=samples([0, 3]))
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+    model.train()
+    before = model.cls_head.fc_cls.weight.detach().clone()
+    log_vars = model.train_step(data, wrapper)
+    assert set(log_vars) == {"loss", "loss_cls", "top1_acc"}
+    torch.testing.assert_close(log_vars["loss"], log_vars["loss_cls"])
+    assert not torch.equal(before, model.cls_head.fc_cls.weight)
+    model.eval()
+    out = model.test_step(data)
+    assert [s.gt_label.item() for s in out] == [0, 3] and all(s.pred_score.shape == (K,) for s in out)
