@@ -22,7 +22,7 @@ FORBIDDEN = {
     "ops": {"models", "deploy", "runtime", "streaming", "serving", "apis", "datasets", "evaluation"},
     "structures": {"models", "deploy", "runtime", "streaming", "serving", "apis", "datasets", "evaluation"},
     "models": {"deploy", "runtime", "streaming", "serving", "apis"},
-    "datasets": {"models", "deploy", "runtime", "streaming", "serving", "apis"},
+    "datasets": {"models", "deploy", "streaming", "serving", "apis"},  # may use runtime's preprocessing contract
     "evaluation": {"models", "deploy", "streaming", "serving", "apis"},  # may score runtime results
     "deploy": {"serving", "apis"},  # may read calibration frames through streaming sources
     "runtime": {"ops", "models", "deploy", "streaming", "serving", "apis", "datasets", "evaluation"},

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 import pytest
 
-from tsmdet.ops.temporal_shift import TemporalShift, online_shift, temporal_shift
+from tsmdet.ops.temporal_shift import TemporalShift, online_call, online_shift, temporal_shift
 
 
 def _clip(n: int, t: int, c: int) -> torch.Tensor:
@@ -123,7 +123,9 @@ def test_hooks_follow_deepcopy():
     holder.shift, holder.conv = shift, conv
     shift.attach(conv)
     clone = copy.deepcopy(holder)
-    clone.shift.cache_in = torch.full((1, 2, 1, 1), 7.0)
-    out = clone.conv(torch.zeros(1, 8, 1, 1))
+    with online_call([clone.shift], [torch.full((1, 2, 1, 1), 7.0)]) as call:
+        out = clone.conv(torch.zeros(1, 8, 1, 1))
+        original = holder.conv(torch.zeros(2, 8, 1, 1))  # the original's hook: not in the clone's call
     assert out[0, :2, 0, 0].tolist() == [7.0, 7.0]
-    assert shift.cache_out is None and clone.shift.cache_out is not None
+    assert call.results()[0].shape == (1, 2, 1, 1)
+    assert torch.equal(original, torch.zeros(2, 8, 1, 1))  # offline shift of zeros, no cache used

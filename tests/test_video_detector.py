@@ -122,9 +122,9 @@ def test_online_features_equal_offline(detector, make_clip_batch):
         offline = detector.extract_feat(x)
         state = backbone.init_state(1, HEIGHT, WIDTH)
         for t in range(NUM_FRAMES):
-            with backbone.streaming(state) as stream:
+            with backbone.online(state) as call:
                 online = detector.extract_feat(x[t : t + 1])
-            state = stream[0]
+            state = call.results()
             # The frame as frame 0 of a static clip: no past.
             alone = detector.extract_feat(x[t : t + 1].repeat(NUM_FRAMES, 1, 1, 1))
             for level, (on, off) in enumerate(zip(online, offline)):

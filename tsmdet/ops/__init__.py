@@ -1,4 +1,4 @@
 """Pure-torch operators (no OpenMMLab import)."""
-from .temporal_shift import SHIFT_DIRECTIONS, TemporalShift, online_shift, temporal_shift
+from .temporal_shift import SHIFT_DIRECTIONS, OnlineCall, TemporalShift, online_call, online_shift, temporal_shift
 
-__all__ = ["SHIFT_DIRECTIONS", "TemporalShift", "online_shift", "temporal_shift"]
+__all__ = ["SHIFT_DIRECTIONS", "OnlineCall", "TemporalShift", "online_call", "online_shift", "temporal_shift"]

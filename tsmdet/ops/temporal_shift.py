@@ -8,13 +8,18 @@ by the same channels of a neighbouring frame. Two conventions:
   (``[C//shift_div, 2*C//shift_div)``) from frame t-1; zeros at the clip edges.
 * ``past`` (online, uni-directional): fold 0 comes from frame t-1 only (zeros at
   t=0). Because it looks only backwards it can run one frame at a time with a
-  cache holding the previous frame's fold 0: :func:`online_shift`.
+  cache holding the previous frame's fold 0: :func:`online_shift`. A network's
+  caches travel through one :func:`online_call` per frame, never through module attributes.
 
 Every result is built with slicing and ``torch.cat`` — never in-place slice
 assignment, which ONNX/TorchScript tracers turn into wrong constants (the most
 reported bug of the original TSM code).
 """
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 from torch import Tensor, nn
@@ -71,14 +76,77 @@ def online_shift(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
     return torch.cat([cache, x[:, fold:]], dim=1), x[:, :fold]
 
 
+class OnlineCall:
+    """The caches of ONE online forward of one backbone: passed in, filled, handed back.
+
+    A :class:`TemporalShift` looks up its own cache here (keyed by the module's id) instead
+    of in an attribute of its own, so a module never holds a stream's state between or
+    during calls: two streams (or two threads) running the same network cannot see each
+    other's caches. The active call lives in a :class:`~contextvars.ContextVar`, which is
+    per thread (and per asyncio task): a scope opened in one thread is invisible to another.
+
+    ``caches=None`` opens a shape probe instead: every shift records the shape of its input
+    and passes it through unchanged (used to size the zero state without conv arithmetic).
+    """
+
+    def __init__(self, shifts: Sequence["TemporalShift"], caches: Sequence[Tensor] | None) -> None:
+        if caches is not None and len(caches) != len(shifts):
+            raise ValueError(f"expected {len(shifts)} state tensors, got {len(caches)}")
+        self._order = [id(s) for s in shifts]
+        self._caches = dict(zip(self._order, caches)) if caches is not None else None
+        self._outputs: dict[int, Tensor | tuple[int, ...]] = {}
+
+    @property
+    def probing(self) -> bool:
+        return self._caches is None
+
+    def owns(self, shift: "TemporalShift") -> bool:
+        return id(shift) in self._order
+
+    def step(self, shift: "TemporalShift", x: Tensor) -> Tensor:
+        """The shifted input of ``shift`` for this call; records its new cache (or input shape)."""
+        key = id(shift)
+        if key in self._outputs:
+            raise RuntimeError("a shifted block ran twice in one online call (one frame per call)")
+        if self._caches is None:
+            self._outputs[key] = tuple(x.shape)
+            return x
+        out, self._outputs[key] = online_shift(x, self._caches[key])
+        return out
+
+    def results(self) -> tuple:
+        """New caches (or probed shapes) in the order of the backbone's shifts."""
+        missing = [i for i, key in enumerate(self._order) if key not in self._outputs]
+        if missing:
+            raise RuntimeError(f"shifted blocks {missing} were not reached in online mode; check out_indices")
+        return tuple(self._outputs[key] for key in self._order)
+
+
+_ACTIVE_CALLS: ContextVar[tuple[OnlineCall, ...]] = ContextVar("tsmdet_online_calls", default=())
+
+
+@contextmanager
+def online_call(shifts: Sequence["TemporalShift"], caches: Sequence[Tensor] | None) -> Iterator[OnlineCall]:
+    """Run ``shifts`` online with ``caches`` for the duration of the block (see :class:`OnlineCall`).
+
+    Scopes nest (a model with two TSM backbones): each shift finds the innermost call that owns it.
+    """
+    call = OnlineCall(shifts, caches)
+    token = _ACTIVE_CALLS.set(_ACTIVE_CALLS.get() + (call,))
+    try:
+        yield call
+    finally:
+        _ACTIVE_CALLS.reset(token)
+
+
 class TemporalShift(nn.Module):
     """A parameterless shift applied to the input of another module (via a pre-hook).
 
-    Offline it shifts whole clips. Online, the owner backbone puts this frame's
-    cache in :attr:`cache_in` before its forward and reads :attr:`cache_out`
-    after it; that keeps the backbone's own ``forward(x, state)`` explicit while
-    leaving the wrapped module's parameter names untouched (so plain ImageNet
-    checkpoints load with no missing or unexpected key).
+    Offline it shifts whole clips of ``num_segments`` frames. Inside an :func:`online_call`
+    that owns it, it does one frame of the past-only shift with the call's cache. The module
+    holds configuration only, never state; attaching it as a pre-hook leaves the wrapped
+    module's parameter names untouched (so plain ImageNet checkpoints load with no missing
+    or unexpected key).
     """
 
     def __init__(self, num_segments: int, shift_div: int = 8, direction: str = "bidirectional") -> None:
@@ -88,19 +156,11 @@ class TemporalShift(nn.Module):
         self.num_segments = num_segments
         self.shift_div = shift_div
         self.direction = direction
-        self.cache_in: Tensor | None = None
-        self.cache_out: Tensor | None = None
-        self.recorded_shape: tuple[int, ...] | None = None
-        self.record_only = False
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.record_only:  # shape probe for init_state: pass through unchanged
-            self.recorded_shape = tuple(x.shape)
-            return x
-        if self.cache_in is not None:
-            out, self.cache_out = online_shift(x, self.cache_in)
-            self.cache_in = None  # consumed: a stale cache must never leak into the next call
-            return out
+        for call in reversed(_ACTIVE_CALLS.get()):
+            if call.owns(self):
+                return call.step(self, x)
         return temporal_shift(x, self.num_segments, self.shift_div, self.direction)
 
     def attach(self, module: nn.Module) -> None:

@@ -15,18 +15,22 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from tsmdet.ops.temporal_shift import TemporalShift, fold_size
+from tsmdet.ops.temporal_shift import OnlineCall, TemporalShift, fold_size, online_call
 
 SHIFT_PLACES = ("blockres", "block")
 State = tuple[Tensor, ...]
 
 
 class OnlineShiftMixin:
-    """Mixed into an mmdet backbone class *before* it (``class X(OnlineShiftMixin, ResNet)``)."""
+    """Mixed into an mmdet backbone class *before* it (``class X(OnlineShiftMixin, ResNet)``).
+
+    The backbone holds configuration and cached state *shapes* only; a stream's caches are
+    a value the caller passes in and gets back (``forward(x, state)``), carried through the
+    shifted blocks by one :func:`tsmdet.ops.online_call` per frame.
+    """
 
     shifts: nn.ModuleList
     _state_shapes: dict[tuple[int, int], tuple[tuple[int, ...], ...]]
-    _stream: list[State] | None = None
 
     def _install_shifts(self, targets: Sequence[nn.Module], num_segments: int, shift_div: int, direction: str) -> None:
         """Attach one shift to the input of each target module, in network order."""
@@ -45,24 +49,11 @@ class OnlineShiftMixin:
         the tuple from :meth:`init_state` or the previous call; returns
         ``(features, new_state)``.
         """
-        if state is None and self._stream is not None:  # inside streaming(): online, state kept here
-            feats, self._stream[0] = self.forward(x, self._stream[0])
-            return feats
         if state is None:
             return super().forward(x)  # type: ignore[misc]
-        if len(state) != len(self.shifts):
-            raise ValueError(f"expected {len(self.shifts)} state tensors, got {len(state)}")
-        for shift, cache in zip(self.shifts, state):
-            shift.cache_in = cache
-        try:
+        with online_call(self.shifts, state) as call:
             feats = super().forward(x)  # type: ignore[misc]
-            new_state = tuple(shift.cache_out for shift in self.shifts)
-        finally:
-            for shift in self.shifts:
-                shift.cache_in = shift.cache_out = None
-        if any(s is None for s in new_state):
-            raise RuntimeError("a shifted block was not reached in online mode; check out_indices")
-        return feats, new_state
+        return feats, call.results()
 
     def train(self, mode: bool = True):
         """mmdet's backbones return None from ``train``; return self so ``net.eval()`` chains."""
@@ -70,18 +61,15 @@ class OnlineShiftMixin:
         return self
 
     @contextmanager
-    def streaming(self, state: State) -> Iterator[list[State]]:
-        """Make a plain ``forward(x)`` run online with ``state`` inside the block.
+    def online(self, state: State) -> Iterator[OnlineCall]:
+        """Run every plain ``forward(x)`` inside the block as one online frame with ``state``.
 
-        mmdet detectors call ``self.backbone(x)``; this lets any of them run one
-        frame online without a detector-specific code path. The yielded list's
-        only item is the current state, updated by every forward.
+        mmdet detectors call ``self.backbone(x)`` themselves; this lets any of them run one
+        frame online without a detector-specific code path. Read the new state from the
+        yielded call's ``results()`` after the block. The scope is per thread.
         """
-        self._stream = [state]
-        try:
-            yield self._stream
-        finally:
-            self._stream = None
+        with online_call(self.shifts, state) as call:
+            yield call
 
     def state_shapes(self, height: int, width: int) -> tuple[tuple[int, ...], ...]:
         """Per-stream state shapes ``(1, fold, h, w)`` for an input of ``height x width``.
@@ -93,21 +81,15 @@ class OnlineShiftMixin:
         if key not in self._state_shapes:
             param = next(self.parameters())  # type: ignore[attr-defined]
             was_training = self.training  # type: ignore[attr-defined]
-            for shift in self.shifts:
-                shift.record_only = True
             try:
                 self.eval()  # type: ignore[attr-defined]
-                with torch.no_grad():
+                with torch.no_grad(), online_call(self.shifts, None) as probe:
                     super().forward(torch.zeros(1, 3, height, width, dtype=param.dtype, device=param.device))  # type: ignore[misc]
             finally:
-                for shift in self.shifts:
-                    shift.record_only = False
                 self.train(was_training)  # type: ignore[attr-defined]
-            shapes = []
-            for shift in self.shifts:
-                _, c, h, w = shift.recorded_shape
-                shapes.append((1, fold_size(c, self.shift_div), h, w))
-            self._state_shapes[key] = tuple(shapes)
+            self._state_shapes[key] = tuple(
+                (1, fold_size(c, self.shift_div), h, w) for _, c, h, w in probe.results()
+            )
         return self._state_shapes[key]
 
     def init_state(self, batch_size: int, height: int, width: int) -> State:

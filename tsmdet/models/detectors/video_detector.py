@@ -67,7 +67,7 @@ class OnlineVideoDetector(BaseDetector):
             or self._state[0].shape[-2:] != backbone.state_shapes(height, width)[0][-2:]
         ):
             self._state = backbone.init_state(1, height, width)
-        with torch.no_grad(), backbone.streaming(self._state) as stream:
+        with torch.no_grad(), backbone.online(self._state) as call:
             result = self.detector.predict(frame, [sample], rescale=rescale)[0]
-        self._state = stream[0]
+        self._state = call.results()
         return result
