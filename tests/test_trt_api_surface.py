@@ -533,3 +533,15 @@ def test_fakes_are_strict():
     with pytest.raises(AttributeError):
         trt10.Runtime(trt10.Logger()).deserialize_cuda_engine(
             b'{"inputs": {}, "outputs": {}}').get_binding_shape("image")  # binding API: removed in 10.0
+
+
+def test_api_surface_engine_with_fp16_states_is_refused(fake_trt, onnx_files, tmp_path):
+    """TrtEngine sizes states as float32: an engine whose state output is HALF is an error, not garbage."""
+    from tsmdet.runtime.trt_engine import TrtEngine
+
+    fake_trt("11.1.0")
+    engine_path, built = _build(onnx_files["fp32"], tmp_path, precision="fp32")
+    built["outputs"]["state_out_1"][1] = "HALF"
+    engine_path.write_bytes(json.dumps(built).encode())
+    with pytest.raises(ValueError, match="state_out_1"):
+        TrtEngine(engine_path)

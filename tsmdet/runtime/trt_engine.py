@@ -149,6 +149,11 @@ class TrtEngine(Engine):
         wrong_mode += [n for n in outputs if self._engine.get_tensor_mode(n) != trt.TensorIOMode.OUTPUT]
         if wrong_mode:
             raise ValueError(f"engine tensors with the wrong I/O mode: {wrong_mode}")
+        # images are uploaded and states sized as float32 (an fp16 / QDQ export keeps its I/O fp32)
+        not_fp32 = [n for n in inputs + [s.output for s in meta.states]
+                    if numpy_dtype(self._engine.get_tensor_dtype(n)) != np.float32]
+        if not_fp32:
+            raise ValueError(f"engine inputs / states that are not float32: {not_fp32}; export with fp32 I/O")
 
     def _profile_max_batch(self, meta: ModelMeta) -> int:
         if self._engine.get_tensor_shape(meta.input_name)[0] >= 0:

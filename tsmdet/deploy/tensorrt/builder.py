@@ -54,6 +54,9 @@ def build_engine(
     check_trt_compatible(onnx_path)
     meta = read_onnx_meta(str(onnx_path))
     onnx_kind = onnx_precision(onnx_path)
+    if meta.precision != onnx_kind:
+        logger.warning("%s: metadata says %s but the graph holds %s tensors; building what the graph holds",
+                       onnx_path, meta.precision, onnx_kind)
     if precision == "int8" and onnx_kind != "int8" and calib_source is None \
             and read_calibration_cache(calib_cache) is None:
         raise ValueError("int8 needs calibration data: a video or image folder (--calib / calib_source) "
