@@ -545,3 +545,32 @@ def test_api_surface_engine_with_fp16_states_is_refused(fake_trt, onnx_files, tm
     engine_path.write_bytes(json.dumps(built).encode())
     with pytest.raises(ValueError, match="state_out_1"):
         TrtEngine(engine_path)
+
+
+def test_trtexec_commands_in_docs_match_the_builder():
+    """docs/jetson.md's trtexec line of every build is what trtexec.py writes for that build's plan."""
+    from toy_detector import toy_meta
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "jetson.md").read_text()
+    block = doc.split("### The trtexec equivalent", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    block = block.replace("\\\n", " ")
+    builds = {"fp32": ("fp32", "fp32"), "fp16": ("fp16", "fp16"), "int8, QDQ": ("int8", "int8"),
+              "int8 from our state calibration's cache": ("fp32", "int8"), "weak fp16 fallback": ("fp32", "fp16")}
+    files = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx"}
+    path, seen = None, []
+    for line in block.splitlines():
+        if line.startswith("# TensorRT "):
+            path = line.split()[2].removesuffix(":").removesuffix(".x")
+            continue
+        if not line.startswith("trtexec "):
+            continue
+        command, comment = (part.strip() for part in line.split("#", 1))
+        kind, precision = builds[comment]
+        if path == "8.6" and comment == "fp16":
+            kind = "fp32"  # 8.6 sets the builder flag on the fp32 file
+        command = " ".join(command.split())
+        expected = trtexec_command(files[kind], toy_meta(batch_size=1), precision, None, 2.0, "model.engine",
+                                   "model.calib", plan_build(path, precision, kind, warn=False))
+        assert command == expected, (path, comment)
+        seen.append((path, comment))
+    assert len(seen) == 11 and {p for p, _ in seen} == {"8.6", "10", "11"}
