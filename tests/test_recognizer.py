@@ -133,6 +133,10 @@ def test_temporal_pool_backbone():
     assert model(clips(n=3)).shape == (3, K)
     with pytest.raises(RuntimeError, match="cannot run online"):
         bb.init_state(1, HW, HW)
+    with pytest.raises(RuntimeError, match="cannot run online"):
+        bb(torch.zeros(1, 3, HW, HW), ())
+    with pytest.raises(RuntimeError, match="cannot run online"):
+        bb.online(())
 
 
 def test_reversed_time_changes_tsm_but_not_tsn():

@@ -78,6 +78,12 @@ class TSMResNet(OnlineShiftMixin, ResNet):
             raise RuntimeError(_NO_ONLINE_POOL)
         return super().forward(x, state)
 
+    def online(self, state):  # type: ignore[override]
+        """As the mixin's; raises for a temporally pooled backbone (it has no online mode)."""
+        if self.temporal_pool:
+            raise RuntimeError(_NO_ONLINE_POOL)
+        return super().online(state)
+
     def state_shapes(self, height: int, width: int):  # type: ignore[override]
         """As the mixin's; raises for a temporally pooled backbone (it has no online mode)."""
         if self.temporal_pool:
