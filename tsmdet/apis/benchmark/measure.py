@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from tsmdet.runtime import Engine, EngineUnavailableError, create_engine, require_engine
+from tsmdet.runtime import ENGINE_KINDS as _ENGINES, Engine, EngineUnavailableError, create_engine, require_engine
 from tsmdet.streaming import STAGES, LatencyMeter, open_source, percentiles, run_stream
 
+from ..engines import engine_from_model_file
 from .twins import BenchModel
 
 logger = logging.getLogger(__name__)
 
-ENGINE_KINDS = ("torch", "onnx", "trt")
+ENGINE_KINDS = tuple(reversed(_ENGINES))  # the runtime's one list, run cheapest-to-build first: torch, onnx, trt
 REWARM_FRAMES = 2  # unmeasured frames per variant at the start of each block
 
 
@@ -131,7 +132,7 @@ def _open_engines(kind: str, models: list[BenchModel], threads: int, out_dir: Pa
             export_deploy_model(m.deploy, m.meta, m.onnx, verify=False)
     if kind == "onnx":
         return [create_engine("onnx", m.onnx, intra_op_threads=threads) for m in models]
-    return [create_engine(kind, m.onnx, cache_dir=out_dir / "trt_cache") for m in models]
+    return [engine_from_model_file(kind, m.onnx, cache_dir=out_dir / "trt_cache") for m in models]
 
 
 def measure(requested: list[str], models: list[BenchModel], decoded: list[np.ndarray], video: str, frames: int,
