@@ -44,7 +44,7 @@ INSTALL_HINTS: dict[str, str] = {
         "on Jetson, the onnxruntime-gpu wheel built for your JetPack"
     ),
     "trt": (
-        "TensorRT is not installed: install TensorRT 8.6+ or 10.x for your CUDA/JetPack "
+        "TensorRT is not installed: install TensorRT 8.6 (JetPack 5), 10.x (JetPack 6) or 11.x for your CUDA/JetPack "
         "(pip install tensorrt on x86_64 with CUDA 12, or the JetPack's python3-libnvinfer on Jetson) "
         "and cuda-python (pip install cuda-python matching your CUDA major version)"
     ),
