@@ -5,13 +5,13 @@ shared and left alone). The server is nvidia-pytriton's binary from ``.venv-trit
 (``scripts/setup_triton.sh``, run by ``scripts/setup.sh``); tests that need it are marked
 ``triton`` and skip, naming the reason, only where that binary is not installed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from toy_detector import export_toy, random_frames
 
 TTL_S = 2.0  # short, so the eviction test waits only a few seconds
@@ -48,15 +48,23 @@ def triton_server(toy_onnx, toy_static_onnx, triton_install, tmp_path_factory):
     from tsmdet.serving.repository import ServingOptions, write_repository
 
     root = tmp_path_factory.mktemp("triton_repo")
-    options = ServingOptions(max_streams=MAX_STREAMS, ttl_s=TTL_S, max_queue_delay_us=20000, intra_op_threads=1)
+    options = ServingOptions(
+        max_streams=MAX_STREAMS, ttl_s=TTL_S, max_queue_delay_us=20000, intra_op_threads=1
+    )
     repo = write_repository(toy_onnx, root / "repo", options=options)
     write_repository(toy_static_onnx, root / "repo", model_name="toy_static", options=options)
     ports = set()
     while len(ports) < 3:
         ports.add(free_port())
     grpc, http, metrics = sorted(ports)
-    server = TritonServer(repo.path("python"), grpc_port=grpc, http_port=http, metrics_port=metrics,
-                          log_file=root / "server.log", install=triton_install)
+    server = TritonServer(
+        repo.path("python"),
+        grpc_port=grpc,
+        http_port=http,
+        metrics_port=metrics,
+        log_file=root / "server.log",
+        install=triton_install,
+    )
     server.start(timeout_s=60)
     yield server
     server.stop()

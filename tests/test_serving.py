@@ -4,6 +4,7 @@ Reference for every stream: a local single-stream onnxruntime run of the same fr
 (``OnnxEngine``, tested against the torch module in test_runtime.py). A server that mixed
 two streams' caches, ignored START, or batched states in the wrong order would differ.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,16 +19,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from serving_fixtures import (  # noqa: F401  (fixtures)
-    TTL_S, toy_onnx, toy_static_onnx, triton_install, triton_server, video_frames,
+    TTL_S,
+    toy_onnx,
+    toy_static_onnx,
+    triton_install,
+    triton_server,
+    video_frames,
 )
+
 from tsmdet.runtime.onnx_engine import OnnxEngine
 
 pytestmark = pytest.mark.triton
 pytest.importorskip("tritonclient.grpc", reason="tritonclient[grpc] is in requirements/pins.txt")
 
-from tsmdet.runtime.triton_engine import TritonEngine, TritonServerError, TritonUnavailableError  # noqa: E402
+from tsmdet.runtime.triton_engine import TritonEngine, TritonServerError, TritonUnavailableError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,13 +49,18 @@ def local_run(onnx_path, frames, reset_at: tuple[int, ...] = ()) -> list:
 
 
 def same(a, b) -> bool:
-    return (a.scores.shape == b.scores.shape and np.array_equal(a.labels, b.labels)
-            and np.allclose(a.boxes, b.boxes, atol=1e-4) and np.allclose(a.scores, b.scores, atol=1e-5))
+    return (
+        a.scores.shape == b.scores.shape
+        and np.array_equal(a.labels, b.labels)
+        and np.allclose(a.boxes, b.boxes, atol=1e-4)
+        and np.allclose(a.scores, b.scores, atol=1e-5)
+    )
 
 
 def served_batches(server) -> dict[int, int]:
-    from tsmdet.serving.load_test import batch_counts
     import tritonclient.grpc as grpcclient
+
+    from tsmdet.serving.load_test import batch_counts
 
     with grpcclient.InferenceServerClient(server.grpc_url) as client:
         return batch_counts(client, "tsmdet")
@@ -70,10 +81,15 @@ def test_interleaved_streams_match_local_runs(triton_server, toy_onnx):  # noqa:
         while any(len(got[s]) < steps for s in range(5)):
             # each call sends a changing subset of an engine's streams, at different frame indices
             for engine, offset in ((a, 0), (b, 3)):
-                streams = [i for i in range(engine.num_streams)
-                           if len(got[offset + i]) < steps and (rnd + offset + i) % 3 != 0]
+                streams = [
+                    i
+                    for i in range(engine.num_streams)
+                    if len(got[offset + i]) < steps and (rnd + offset + i) % 3 != 0
+                ]
                 if streams:
-                    results = engine.infer([frames[offset + i][len(got[offset + i])] for i in streams], streams)
+                    results = engine.infer(
+                        [frames[offset + i][len(got[offset + i])] for i in streams], streams
+                    )
                     for i, r in zip(streams, results):
                         got[offset + i].append(r)
             rnd += 1
@@ -85,8 +101,9 @@ def test_interleaved_streams_match_local_runs(triton_server, toy_onnx):  # noqa:
     stateless = local_run(toy_onnx, frames[0], reset_at=tuple(range(steps)))
     assert not all(same(g, w) for g, w in zip(got[0], stateless))
     after = served_batches(triton_server)
-    assert any(size > 1 and after.get(size, 0) > before.get(size, 0) for size in after), \
+    assert any(size > 1 and after.get(size, 0) > before.get(size, 0) for size in after), (
         f"the server never batched streams together: {before} -> {after}"
+    )
 
 
 def test_static_batch_graph_serves_streams_one_call_each(triton_server, toy_static_onnx):  # noqa: F811
@@ -157,14 +174,17 @@ def test_wrong_shape_and_unknown_model_are_clear_errors(triton_server):  # noqa:
     with grpcclient.InferenceServerClient(triton_server.grpc_url) as client:
         inp = grpcclient.InferInput("image", [1, 3, 10, 10], "FP32")
         inp.set_data_from_numpy(np.zeros((1, 3, 10, 10), np.float32))
-        with pytest.raises(InferenceServerException, match=r"unexpected shape for input 'image'.*Expected \[-1,3,32,48\]"):
+        with pytest.raises(
+            InferenceServerException, match=r"unexpected shape for input 'image'.*Expected \[-1,3,32,48\]"
+        ):
             client.infer("tsmdet", [inp], sequence_id=12345, sequence_start=True)
     with pytest.raises(TritonUnavailableError, match=f"{triton_server.grpc_url} does not serve model 'nope'"):
         TritonEngine(triton_server.grpc_url, model_name="nope")
 
 
 def test_load_test_reports_batches_and_no_mismatches(triton_server, toy_onnx, tmp_path):  # noqa: F811
-    from tsmdet.serving.load_test import LoadTestOptions, format_table, plot_report, run_load_test
+    from tsmdet.serving.load_test import LoadTestOptions, run_load_test
+    from tsmdet.serving.report import format_table, plot_report
 
     video = video_frames(seed=7, n=30)
     opts = LoadTestOptions(url=triton_server.grpc_url, streams=(1, 4), frames=6, stride=3, ttl_check=False)
@@ -180,8 +200,16 @@ def test_load_test_reports_batches_and_no_mismatches(triton_server, toy_onnx, tm
 
 
 def _tool(*args, env=None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, **kw)
+    return subprocess.run(
+        [sys.executable, *args],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
 
 
 def _write_video(path: Path, seed: int, n: int = 8) -> Path:
@@ -199,29 +227,67 @@ def test_two_infer_stream_processes_match_onnx(triton_server, toy_onnx, tmp_path
     for engine in ("onnx", "triton"):
         for i, video in enumerate(videos):
             procs[engine, i] = subprocess.Popen(
-                [sys.executable, "tools/infer_stream.py", str(video), "--engine", engine, "--model", str(toy_onnx),
-                 "--url", triton_server.grpc_url, "--out-dir", str(tmp_path / engine)],
-                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                [
+                    sys.executable,
+                    "tools/infer_stream.py",
+                    str(video),
+                    "--engine",
+                    engine,
+                    "--model",
+                    str(toy_onnx),
+                    "--url",
+                    triton_server.grpc_url,
+                    "--out-dir",
+                    str(tmp_path / engine),
+                ],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
     for (engine, i), proc in procs.items():
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err[-2000:]
     for i in range(2):
-        lines = {engine: [json.loads(x) for x in (tmp_path / engine / f"cam{i}.{engine}.jsonl").read_text().splitlines()]
-                 for engine in ("onnx", "triton")}
+        lines = {
+            engine: [
+                json.loads(x) for x in (tmp_path / engine / f"cam{i}.{engine}.jsonl").read_text().splitlines()
+            ]
+            for engine in ("onnx", "triton")
+        }
         assert len(lines["triton"]) == 8
         assert [x["detections"] for x in lines["triton"]] == [x["detections"] for x in lines["onnx"]]
-    assert lines["triton"] != [json.loads(x) for x in (tmp_path / "triton" / "cam0.triton.jsonl").read_text().splitlines()]
+    assert lines["triton"] != [
+        json.loads(x) for x in (tmp_path / "triton" / "cam0.triton.jsonl").read_text().splitlines()
+    ]
 
 
-def test_serve_tool_starts_prints_the_url_and_stops_on_sigterm(toy_onnx, triton_install, tmp_path):  # noqa: F811
+def test_serve_tool_prints_the_url_and_stops_on_sigterm(toy_onnx, triton_install, tmp_path):  # noqa: F811
     from tsmdet.serving.launcher import free_port
 
     grpc, http, metrics = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "tools/serve.py", str(toy_onnx), "--repo", str(tmp_path / "repo"), "--start",
-         "--grpc-port", str(grpc), "--http-port", str(http), "--metrics-port", str(metrics),
-         "--log-file", str(tmp_path / "server.log")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "tools/serve.py",
+            str(toy_onnx),
+            "--repo",
+            str(tmp_path / "repo"),
+            "--start",
+            "--grpc-port",
+            str(grpc),
+            "--http-port",
+            str(http),
+            "--metrics-port",
+            str(metrics),
+            "--log-file",
+            str(tmp_path / "server.log"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.strip() == f"serving tsmdet at grpc://127.0.0.1:{grpc} (Ctrl-C stops)"
@@ -241,9 +307,26 @@ def test_serve_tool_starts_prints_the_url_and_stops_on_sigterm(toy_onnx, triton_
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        res = _tool("tools/serve.py", str(toy_onnx), "--repo", str(tmp_path / "repo2"), "--start",
-                    "--grpc-port", str(port), "--http-port", str(free_port()), "--metrics-port", str(free_port()))
+        res = _tool(
+            "tools/serve.py",
+            str(toy_onnx),
+            "--repo",
+            str(tmp_path / "repo2"),
+            "--start",
+            "--grpc-port",
+            str(port),
+            "--http-port",
+            str(free_port()),
+            "--metrics-port",
+            str(free_port()),
+        )
     assert res.returncode == 2 and f"gRPC port {port} on 127.0.0.1 is already in use" in res.stderr
-    res = _tool("tools/serve.py", str(toy_onnx), "--repo", str(tmp_path / "repo3"), "--start",
-                env={"TSMDET_TRITON_ENV": str(tmp_path / "no-env")})
+    res = _tool(
+        "tools/serve.py",
+        str(toy_onnx),
+        "--repo",
+        str(tmp_path / "repo3"),
+        "--start",
+        env={"TSMDET_TRITON_ENV": str(tmp_path / "no-env")},
+    )
     assert res.returncode == 2 and "no tritonserver in" in res.stderr and "setup_triton.sh" in res.stderr

@@ -1,17 +1,20 @@
-"""Serving without a server: repository configs against Triton's schema, the Python model's state store, client errors."""
+"""Serving without a server: configs against Triton's schema, the Python model's state, client errors."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from serving_fixtures import toy_onnx, toy_static_onnx  # noqa: F401  (fixtures)
+
 from tsmdet.runtime import ModelMeta, read_onnx_meta
 from tsmdet.serving.model import StreamStates, split_unique
 from tsmdet.serving.pbtxt import ConfigError, Enum, to_pbtxt, validate_config
 from tsmdet.serving.repository import META_PARAM, ServingOptions, read_graph_io, write_repository
 
-pytest.importorskip("tritonclient.grpc", reason="tritonclient[grpc] (requirements/pins.txt) ships model_config_pb2")
-from tritonclient.grpc import model_config_pb2  # noqa: E402
+pytest.importorskip(
+    "tritonclient.grpc", reason="tritonclient[grpc] (requirements/pins.txt) ships model_config_pb2"
+)
+from tritonclient.grpc import model_config_pb2
 
 DT = model_config_pb2.DataType
 CTRL = model_config_pb2.ModelSequenceBatching.Control
@@ -23,8 +26,12 @@ def _parse(path):
 
 @pytest.fixture(scope="module")
 def repo(toy_onnx, tmp_path_factory):  # noqa: F811
-    return write_repository(toy_onnx, tmp_path_factory.mktemp("repo"), model_name="cams",
-                            options=ServingOptions(max_streams=12, ttl_s=7.5, max_queue_delay_us=300))
+    return write_repository(
+        toy_onnx,
+        tmp_path_factory.mktemp("repo"),
+        model_name="cams",
+        options=ServingOptions(max_streams=12, ttl_s=7.5, max_queue_delay_us=300),
+    )
 
 
 def test_python_config_parses_with_sequence_controls(repo, toy_onnx):  # noqa: F811
@@ -51,10 +58,15 @@ def test_python_config_parses_with_sequence_controls(repo, toy_onnx):  # noqa: F
     assert (version / "model.py").is_file() and (version / "model.onnx").read_bytes() == toy_onnx.read_bytes()
 
 
-@pytest.mark.parametrize("backend, platform", [("onnxruntime", "onnxruntime_onnx"), ("tensorrt", "tensorrt_plan")])
+@pytest.mark.parametrize(
+    "backend, platform", [("onnxruntime", "onnxruntime_onnx"), ("tensorrt", "tensorrt_plan")]
+)
 def test_gpu_configs_declare_the_caches_as_implicit_state(repo, toy_onnx, backend, platform):  # noqa: F811
     cfg = _parse(repo.path(backend) / "cams" / "config.pbtxt")
-    assert cfg.platform == platform and cfg.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
+    assert (
+        cfg.platform == platform
+        and cfg.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
+    )
     assert not cfg.sequence_batching.control_input  # the graph has no START input; Triton resets the state
     meta = read_onnx_meta(str(toy_onnx))
     io = read_graph_io(toy_onnx)
@@ -75,7 +87,9 @@ def test_static_batch_graph_serves_batch_one(toy_static_onnx, tmp_path):  # noqa
 
 
 def test_invalid_config_is_rejected():
-    text = to_pbtxt({"name": "m", "backend": "python", "sequence_batching": {"oldest": {"max_candidates": 3}}})
+    text = to_pbtxt(
+        {"name": "m", "backend": "python", "sequence_batching": {"oldest": {"max_candidates": 3}}}
+    )
     with pytest.raises(ConfigError, match="max_candidates"):
         validate_config(text, "m/config.pbtxt")
     with pytest.raises(ConfigError, match="KIND_TPU"):
@@ -84,7 +98,9 @@ def test_invalid_config_is_rejected():
 
 def test_strings_round_trip_through_text_format():
     tricky = 'a "quoted" \\ back\nslash, café, 車'
-    cfg = validate_config(to_pbtxt({"name": tricky, "parameters": [{"key": "k", "value": {"string_value": tricky}}]}))
+    cfg = validate_config(
+        to_pbtxt({"name": tricky, "parameters": [{"key": "k", "value": {"string_value": tricky}}]})
+    )
     assert cfg.name == tricky and cfg.parameters["k"].string_value == tricky
 
 
@@ -141,9 +157,23 @@ def test_infer_stream_without_server_is_one_line_naming_the_url(tmp_path):
     frame = tmp_path / "frames"
     frame.mkdir()
     cv2.imwrite(str(frame / "000.png"), np.zeros((40, 60, 3), np.uint8))
-    res = subprocess.run([sys.executable, "tools/infer_stream.py", str(frame), "--engine", "triton", "--url", url,
-                          "--out-dir", str(tmp_path / "out")],
-                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(  # noqa: PLW1510  (the exit code is the point)
+        [
+            sys.executable,
+            "tools/infer_stream.py",
+            str(frame),
+            "--engine",
+            "triton",
+            "--url",
+            url,
+            "--out-dir",
+            str(tmp_path / "out"),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 2
     assert f"error: no Triton server answers at {url}" in res.stderr
     assert "Traceback" not in res.stderr

@@ -10,6 +10,7 @@ stream, and a stream left open is evicted after the server's TTL (waits TTL + 1.
 --no-ttl-check). Writes REPORT.json and a PNG (throughput and p99 against streams); exit 1 if a
 check failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,8 @@ from pathlib import Path
 from tsmdet.apis.defaults import default_video
 from tsmdet.runtime import EngineUnavailableError
 from tsmdet.serving.defaults import DEFAULT_SERVING_ONNX
-from tsmdet.serving.load_test import LoadTestOptions, format_table, plot_report, read_video_frames, run_load_test
+from tsmdet.serving.load_test import LoadTestOptions, run_load_test
+from tsmdet.serving.report import format_table, plot_report, read_video_frames
 
 
 def _streams(text: str) -> tuple[int, ...]:
@@ -35,16 +37,27 @@ def _streams(text: str) -> tuple[int, ...]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="localhost:8001", help="Triton gRPC address (default: %(default)s)")
     parser.add_argument("--model-name", default="tsmdet", help="served model name (default: %(default)s)")
-    parser.add_argument("--model", default=str(DEFAULT_SERVING_ONNX),
-                        help="the served ONNX file, for the local reference run "
-                             "(default: the one tools/serve.py exports when given none, %(default)s)")
-    parser.add_argument("--streams", type=_streams, default=(1, 4, 8, 16), help="stream counts (default: 1,4,8,16)")
-    parser.add_argument("--frames", type=int, default=24, help="frames per stream and level (default: %(default)s)")
+    parser.add_argument(
+        "--model",
+        default=str(DEFAULT_SERVING_ONNX),
+        help="the served ONNX file, for the local reference run "
+        "(default: the one tools/serve.py exports when given none, %(default)s)",
+    )
+    parser.add_argument(
+        "--streams", type=_streams, default=(1, 4, 8, 16), help="stream counts (default: 1,4,8,16)"
+    )
+    parser.add_argument(
+        "--frames", type=int, default=24, help="frames per stream and level (default: %(default)s)"
+    )
     parser.add_argument("--video", help="frames to send (default: the built-in synthetic sample video)")
-    parser.add_argument("--max-level-s", type=float, default=120.0, help="time bound per level (default: %(default)s)")
+    parser.add_argument(
+        "--max-level-s", type=float, default=120.0, help="time bound per level (default: %(default)s)"
+    )
     parser.add_argument("--no-ttl-check", action="store_true", help="skip the TTL eviction check")
     parser.add_argument("--out", required=True, help="report JSON; the plot goes next to it (.png)")
     return parser.parse_args(argv)
@@ -53,8 +66,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    opts = LoadTestOptions(url=args.url, model_name=args.model_name, streams=args.streams, frames=args.frames,
-                           max_level_s=args.max_level_s, ttl_check=not args.no_ttl_check)
+    opts = LoadTestOptions(
+        url=args.url,
+        model_name=args.model_name,
+        streams=args.streams,
+        frames=args.frames,
+        max_level_s=args.max_level_s,
+        ttl_check=not args.no_ttl_check,
+    )
     try:
         video = read_video_frames(args.video or default_video())
         report = run_load_test(opts, args.model, video)

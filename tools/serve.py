@@ -8,6 +8,7 @@ REPO/python is served here by nvidia-pytriton's tritonserver (bash scripts/setup
 it into .venv-triton/); REPO/onnxruntime and REPO/tensorrt are for a GPU server running NVIDIA's
 Triton container (docs/serving.md). --start runs in the foreground until Ctrl-C or SIGTERM.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,22 +24,50 @@ from tsmdet.serving.repository import DEFAULT_MODEL_NAME, ServingOptions, write_
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", nargs="?", help="ONNX file exported by tools/export_onnx.py, ideally with --dynamic-batch "
-                        "(default: the built-in model, exported with a dynamic batch)")
-    parser.add_argument("--repo", default=str(OUTPUTS / "triton"), help="repository root to write (default: %(default)s)")
-    parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model name on the server (default: %(default)s)")
-    parser.add_argument("--max-streams", type=int, default=16,
-                        help="streams batched together (max_candidate_sequences, max_batch_size; default: %(default)s)")
-    parser.add_argument("--ttl-s", type=float, default=30.0,
-                        help="idle seconds after which a stream's caches are dropped (default: %(default)s)")
-    parser.add_argument("--queue-delay-us", type=int, default=2000,
-                        help="how long a batch may wait for more streams (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "model",
+        nargs="?",
+        help="ONNX file exported by tools/export_onnx.py, ideally with --dynamic-batch "
+        "(default: the built-in model, exported with a dynamic batch)",
+    )
+    parser.add_argument(
+        "--repo", default=str(OUTPUTS / "triton"), help="repository root to write (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--model-name", default=DEFAULT_MODEL_NAME, help="model name on the server (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--max-streams",
+        type=int,
+        default=16,
+        help="streams batched together (max_candidate_sequences, max_batch_size; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ttl-s",
+        type=float,
+        default=30.0,
+        help="idle seconds after which a stream's caches are dropped (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--queue-delay-us",
+        type=int,
+        default=2000,
+        help="how long a batch may wait for more streams (default: %(default)s)",
+    )
     parser.add_argument("--instances", type=int, default=1, help="model instances (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="onnxruntime threads of the Python-backend model (0: all cores; default: %(default)s)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="onnxruntime threads of the Python-backend model (0: all cores; default: %(default)s)",
+    )
     run = parser.add_argument_group("serve here (--start)")
-    run.add_argument("--start", action="store_true", help="serve REPO/python on 127.0.0.1 until Ctrl-C / SIGTERM")
+    run.add_argument(
+        "--start", action="store_true", help="serve REPO/python on 127.0.0.1 until Ctrl-C / SIGTERM"
+    )
     run.add_argument("--grpc-port", type=int, default=8001)
     run.add_argument("--http-port", type=int, default=8000)
     run.add_argument("--metrics-port", type=int, default=8002)
@@ -60,16 +89,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        options = ServingOptions(max_streams=args.max_streams, ttl_s=args.ttl_s, max_queue_delay_us=args.queue_delay_us,
-                                 instances=args.instances, intra_op_threads=args.threads)
+        options = ServingOptions(
+            max_streams=args.max_streams,
+            ttl_s=args.ttl_s,
+            max_queue_delay_us=args.queue_delay_us,
+            instances=args.instances,
+            intra_op_threads=args.threads,
+        )
         repo = write_repository(args.model or default_model(), args.repo, args.model_name, options)
         if not args.start:
             for backend in ("python", "onnxruntime", "tensorrt"):
                 print(f"{backend:12s} {repo.path(backend)}")
             return 0
-        server = TritonServer(repo.path("python"), grpc_port=args.grpc_port, http_port=args.http_port,
-                              metrics_port=args.metrics_port, log_file=args.log_file)
-        ready = lambda s: print(f"serving {args.model_name} at grpc://{s.grpc_url} (Ctrl-C stops)", flush=True)  # noqa: E731
+        server = TritonServer(
+            repo.path("python"),
+            grpc_port=args.grpc_port,
+            http_port=args.http_port,
+            metrics_port=args.metrics_port,
+            log_file=args.log_file,
+        )
+        ready = lambda s: print(
+            f"serving {args.model_name} at grpc://{s.grpc_url} (Ctrl-C stops)", flush=True
+        )
         return serve_forever(server, on_ready=ready)
     except (FileNotFoundError, ValueError, ConfigError, TritonNotInstalledError, ServerStartError) as err:
         print(f"error: {err}", file=sys.stderr)

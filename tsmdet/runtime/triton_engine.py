@@ -18,6 +18,7 @@ must carry START — while the caches themselves sit in the server: in the Pytho
 Frames of several streams in one ``infer`` call are sent concurrently, so the server's
 sequence batcher can put them in one batch. Nothing here imports OpenMMLab or tsmdet.deploy.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,8 +74,13 @@ def _import_grpc() -> Any:
 class TritonEngine(Engine):
     """Runs a model served by Triton (``tools/serve.py``) over gRPC."""
 
-    def __init__(self, url: str = "localhost:8001", model_name: str = DEFAULT_MODEL_NAME, num_streams: int = 1,
-                 timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str = "localhost:8001",
+        model_name: str = DEFAULT_MODEL_NAME,
+        num_streams: int = 1,
+        timeout_s: float = 30.0,
+    ) -> None:
         self._grpc = _import_grpc()
         from tritonclient.utils import InferenceServerException
 
@@ -91,14 +97,18 @@ class TritonEngine(Engine):
             raise
         params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
         if META_PARAM not in params:
-            raise TritonUnavailableError(f"model {model_name!r} at {url} has no {META_PARAM!r} parameter: "
-                                         "was its repository written by tools/serve.py?")
+            raise TritonUnavailableError(
+                f"model {model_name!r} at {url} has no {META_PARAM!r} parameter: "
+                "was its repository written by tools/serve.py?"
+            )
         meta = ModelMeta.from_json(params[META_PARAM])
         # each frame is its own request and the server batches them: any number per call
         meta = dataclasses.replace(meta, batch_size=-1)
         self._scalar_outputs = {o["name"] for o in config.get("output", []) if "reshape" in o}
-        self._fetch = [*meta.output_names, *([LIVE_STREAMS] if any(
-            o["name"] == LIVE_STREAMS for o in config.get("output", [])) else [])]
+        self._fetch = [
+            *meta.output_names,
+            *([LIVE_STREAMS] if any(o["name"] == LIVE_STREAMS for o in config.get("output", [])) else []),
+        ]
         #: streams holding caches on the server after the last response (Python-backend model only)
         self.server_streams: int | None = None
         self._dtypes = {i["name"]: i["data_type"].removeprefix("TYPE_") for i in config.get("input", [])}
@@ -109,15 +119,20 @@ class TritonEngine(Engine):
         try:
             live = self.client.is_server_live(client_timeout=self.timeout_s)
         except self._server_error as exc:
-            raise TritonUnavailableError(f"no Triton server answers at {self.url} (is it running? "
-                                         f"tools/serve.py MODEL.onnx --repo REPO --start): {exc.message()}") from None
+            raise TritonUnavailableError(
+                f"no Triton server answers at {self.url} (is it running? "
+                f"tools/serve.py MODEL.onnx --repo REPO --start): {exc.message()}"
+            ) from None
         if not live:
             raise TritonUnavailableError(f"the Triton server at {self.url} is not live")
         try:
-            return self.client.get_model_config(self.model_name, as_json=True, client_timeout=self.timeout_s)["config"]
+            return self.client.get_model_config(self.model_name, as_json=True, client_timeout=self.timeout_s)[
+                "config"
+            ]
         except self._server_error as exc:
-            raise TritonUnavailableError(f"Triton at {self.url} does not serve model {self.model_name!r}: "
-                                         f"{exc.message()}") from None
+            raise TritonUnavailableError(
+                f"Triton at {self.url} does not serve model {self.model_name!r}: {exc.message()}"
+            ) from None
 
     # ------------------------------------------------------------ state hooks: a sequence handle per slot
     def _new_slot(self) -> list[Any]:
@@ -138,18 +153,29 @@ class TritonEngine(Engine):
 
     # ------------------------------------------------------------------ requests
     def _request(self, image: np.ndarray, seq: StreamHandle, end: bool = False) -> dict[str, Any]:
-        inp = self._grpc.InferInput(self.meta.input_name, list(image.shape), self._dtypes.get(self.meta.input_name, "FP32"))
+        inp = self._grpc.InferInput(
+            self.meta.input_name, list(image.shape), self._dtypes.get(self.meta.input_name, "FP32")
+        )
         inp.set_data_from_numpy(np.ascontiguousarray(image))
         outputs = [self._grpc.InferRequestedOutput(name) for name in self._fetch]
-        return dict(model_name=self.model_name, inputs=[inp], outputs=outputs, sequence_id=seq.corrid,
-                    sequence_start=seq.pending_start, sequence_end=end, client_timeout=self.timeout_s)
+        return {
+            "model_name": self.model_name,
+            "inputs": [inp],
+            "outputs": outputs,
+            "sequence_id": seq.corrid,
+            "sequence_start": seq.pending_start,
+            "sequence_end": end,
+            "client_timeout": self.timeout_s,
+        }
 
     def _error(self, exc: Exception, seq: StreamHandle) -> TritonServerError:
         message = exc.message() if hasattr(exc, "message") else str(exc)
         status = (exc.status() if hasattr(exc, "status") else None) or ""
         if "UNAVAILABLE" in status or "failed to connect" in message:
             return TritonUnavailableError(f"lost the Triton server at {self.url}: {message}")
-        return TritonServerError(f"Triton at {self.url}, model {self.model_name!r}, stream {seq.corrid}: {message}")
+        return TritonServerError(
+            f"Triton at {self.url}, model {self.model_name!r}, stream {seq.corrid}: {message}"
+        )
 
     def _forward(self, images: np.ndarray, states: list[Any]) -> tuple[dict[str, np.ndarray], list[Any]]:
         """One request per frame (B, 3, H, W), sent concurrently; outputs stacked back along axis 0."""
@@ -167,7 +193,9 @@ class TritonEngine(Engine):
                 done.release()
 
             for i, seq in enumerate(states):
-                self.client.async_infer(callback=functools.partial(callback, i), **self._request(images[i : i + 1], seq))
+                self.client.async_infer(
+                    callback=functools.partial(callback, i), **self._request(images[i : i + 1], seq)
+                )
             for _ in states:
                 if not done.acquire(timeout=self.timeout_s + 5.0):  # the client timeout should have fired
                     raise TritonServerError(f"Triton at {self.url}: no answer within {self.timeout_s:.0f} s")
@@ -190,7 +218,7 @@ class TritonEngine(Engine):
         raise NotImplementedError("the Triton engine has no raw graph call: the states live on the server")
 
     def end_stream(self, seq: StreamHandle) -> None:
-        """Send END for one started stream (a zero frame whose result is discarded): the server frees its caches."""
+        """Send END for one started stream (a zero frame, result dropped): the server frees its caches."""
         if not seq.started or seq.pending_start:
             return
         width, height = self.meta.input_size

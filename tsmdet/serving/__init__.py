@@ -9,6 +9,8 @@ does the serving (one correlation ID per stream, START/END, batching across stre
 * :mod:`.pbtxt` — ``config.pbtxt`` writer and validation against Triton's schema;
 * :mod:`.launcher` — starts/stops nvidia-pytriton's ``tritonserver`` (its own environment);
 * :mod:`.load_test` — many concurrent streams against a server, checked against local runs.
+* :mod:`.report` — the load test's PNG and Markdown table;
+* :mod:`.defaults` — where the serving tools keep the model they use when given none.
 
 The client engine is :class:`tsmdet.runtime.triton_engine.TritonEngine` (the runtime layer,
 so an edge or client machine needs only numpy, OpenCV and tritonclient).

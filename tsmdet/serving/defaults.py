@@ -6,6 +6,7 @@ needs; serving batches several streams into one graph call). ``tools/load_test.p
 the same file for its local reference run. Only the path lives here: the export needs the
 deploy layer, which this package must not import (tests/test_structure.py).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Start and stop the ``tritonserver`` binary of the ``nvidia-pytriton`` wheel, installed in its own environment.
+"""Start and stop the ``tritonserver`` binary of the ``nvidia-pytriton`` wheel, in its own environment.
 
 Why its own environment (``.venv-triton/``, made by ``scripts/setup_triton.sh``): the wheel pins
 numpy<2, and the Python-backend stub needs numpy 1.x for real — with numpy 2.4 in the stub's
@@ -13,6 +13,7 @@ and the env interpreter's ``libpython`` folder (so stub and standard library are
 The backend folder ``<env>/tsmdet-backends/python/`` holds the wheel's Python backend and the
 stub for the env's Python version (the wheel ships stubs for 3.8 to 3.13 in another folder).
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,14 +21,15 @@ import os
 import shutil
 import signal
 import socket
-import sys
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 logger = logging.getLogger(__name__)
 
@@ -66,29 +68,41 @@ def find_triton(env: str | Path | None = None) -> TritonInstall:
     python = env / "bin" / "python"
     servers = sorted(env.glob("lib/python3.*/site-packages/pytriton/tritonserver/bin/tritonserver"))
     if not python.exists() or not servers:
-        raise TritonNotInstalledError(f"no tritonserver in {env} (nvidia-pytriton's environment); {SETUP_HINT}")
+        raise TritonNotInstalledError(
+            f"no tritonserver in {env} (nvidia-pytriton's environment); {SETUP_HINT}"
+        )
     server = servers[-1]
     site = server.parents[3]  # .../site-packages
+    probe = (
+        "import sys, sysconfig; print(f'{sys.version_info[0]}.{sys.version_info[1]}'); "
+        "print(sysconfig.get_config_var('LIBDIR') if sysconfig.get_config_var('Py_ENABLE_SHARED') else '')"
+    )
     out = subprocess.run(
-        [str(python), "-c", "import sys, sysconfig; print(f'{sys.version_info[0]}.{sys.version_info[1]}'); "
-                            "print(sysconfig.get_config_var('LIBDIR') if sysconfig.get_config_var('Py_ENABLE_SHARED') "
-                            "else '')"],
-        capture_output=True, text=True, check=True)
+        [str(python), "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     version, libdir = (out.stdout.splitlines() + [""])[:2]
     return TritonInstall(env, python, version, server, site / "nvidia_pytriton.libs", libdir)
 
 
 def prepare_backends(install: TritonInstall) -> Path:
-    """The ``--backend-directory``: the wheel's Python backend plus the stub of the env's Python (idempotent)."""
+    """The ``--backend-directory``: the wheel's Python backend, the stub of the env's Python (idempotent)."""
     dist = install.server.parents[1]  # .../pytriton/tritonserver
     stub = dist / "python_backend_stubs" / install.python_version / "triton_python_backend_stub"
     if not stub.is_file():
-        raise TritonNotInstalledError(f"the wheel has no Python-backend stub for Python {install.python_version} "
-                                      f"({stub}); make {install.env} with Python 3.8-3.13")
+        raise TritonNotInstalledError(
+            f"the wheel has no Python-backend stub for Python {install.python_version} "
+            f"({stub}); make {install.env} with Python 3.8-3.13"
+        )
     target = install.backends / "python"
     target.mkdir(parents=True, exist_ok=True)
-    sources = [*sorted((dist / "backends" / "python").glob("*.so")), *sorted((dist / "backends" / "python").glob("*.py")),
-               stub]
+    sources = [
+        *sorted((dist / "backends" / "python").glob("*.so")),
+        *sorted((dist / "backends" / "python").glob("*.py")),
+        stub,
+    ]
     for src in sources:
         dst = target / src.name
         if not dst.exists() or dst.stat().st_size != src.stat().st_size:
@@ -96,15 +110,27 @@ def prepare_backends(install: TritonInstall) -> Path:
     return install.backends
 
 
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): SIGTERM when the launching process dies, even by SIGKILL,
-    so a killed ``serve.py`` or test run never leaves a server (and its ports) behind."""
+def _libc_prctl():
+    """libc's ``prctl`` on Linux, resolved once in the parent; None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+_PRCTL = _libc_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the launching process dies, even by SIGKILL,
+    so a killed ``serve.py`` or test run never leaves a server (and its ports) behind."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def port_is_free(port: int, host: str = LOOPBACK) -> bool:
@@ -131,9 +157,16 @@ class TritonServer:
     finishes in-flight requests and unloads the models) and kills only after ``stop_timeout_s``.
     """
 
-    def __init__(self, model_repository: str | Path, grpc_port: int = 8001, http_port: int = 8000,
-                 metrics_port: int | None = None, log_file: str | Path | None = None,
-                 install: TritonInstall | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        model_repository: str | Path,
+        grpc_port: int = 8001,
+        http_port: int = 8000,
+        metrics_port: int | None = None,
+        log_file: str | Path | None = None,
+        install: TritonInstall | None = None,
+        verbose: bool = False,
+    ) -> None:
         self.repository = Path(model_repository)
         self.grpc_port, self.http_port = grpc_port, http_port
         self.metrics_port = metrics_port if metrics_port is not None else http_port + 2
@@ -153,13 +186,21 @@ class TritonServer:
 
     def command(self) -> list[str]:
         return [
-            str(self.install.server), f"--model-repository={self.repository}",
+            str(self.install.server),
+            f"--model-repository={self.repository}",
             f"--backend-directory={prepare_backends(self.install)}",
-            f"--grpc-address={LOOPBACK}", f"--grpc-port={self.grpc_port}",
-            f"--http-address={LOOPBACK}", f"--http-port={self.http_port}",
-            "--allow-metrics=true", f"--metrics-address={LOOPBACK}", f"--metrics-port={self.metrics_port}",
-            "--allow-gpu-metrics=false", "--exit-on-error=true", "--strict-readiness=true",
-            "--exit-timeout-secs=10", f"--log-verbose={1 if self.verbose else 0}",
+            f"--grpc-address={LOOPBACK}",
+            f"--grpc-port={self.grpc_port}",
+            f"--http-address={LOOPBACK}",
+            f"--http-port={self.http_port}",
+            "--allow-metrics=true",
+            f"--metrics-address={LOOPBACK}",
+            f"--metrics-port={self.metrics_port}",
+            "--allow-gpu-metrics=false",
+            "--exit-on-error=true",
+            "--strict-readiness=true",
+            "--exit-timeout-secs=10",
+            f"--log-verbose={1 if self.verbose else 0}",
             # a frame is ~2 MB at 512x320: start the stub's shared memory large enough for a batch
             "--backend-config=python,shm-default-byte-size=33554432",
             "--backend-config=python,shm-growth-byte-size=16777216",
@@ -174,26 +215,43 @@ class TritonServer:
         env.pop("PYTHONPATH", None)  # the stub must see the server env's numpy<2, nothing else
         return env
 
-    def start(self, timeout_s: float = 60.0) -> "TritonServer":
+    def start(self, timeout_s: float = 60.0) -> TritonServer:
         if not (self.repository.is_dir() and any(self.repository.glob("*/config.pbtxt"))):
             raise ServerStartError(f"{self.repository}: not a model repository (no <model>/config.pbtxt)")
-        for what, port in (("gRPC", self.grpc_port), ("HTTP", self.http_port), ("metrics", self.metrics_port)):
+        for what, port in (
+            ("gRPC", self.grpc_port),
+            ("HTTP", self.http_port),
+            ("metrics", self.metrics_port),
+        ):
             if not port_is_free(port):
-                raise ServerStartError(f"{what} port {port} on {LOOPBACK} is already in use "
-                                       f"(another server?); choose another port")
-        log_path = self.log_file or (Path(os.environ.get("TMPDIR", "/tmp")) / f"tritonserver-{self.grpc_port}.log")
+                raise ServerStartError(
+                    f"{what} port {port} on {LOOPBACK} is already in use "
+                    f"(another server?); choose another port"
+                )
+        log_path = self.log_file or (
+            Path(os.environ.get("TMPDIR", "/tmp")) / f"tritonserver-{self.grpc_port}.log"
+        )
         self.log_file = log_path
         self._log = log_path.open("wb")
         logger.info("starting %s (log: %s)", " ".join(self.command()[:2]), log_path)
-        self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=self._log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        self.process = subprocess.Popen(
+            self.command(),
+            env=self.environment(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            # only a prctl call through a libc handle resolved before the fork (no import, no dlopen)
+            preexec_fn=_die_with_parent if _PRCTL is not None else None,  # noqa: PLW1509
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self._close_log()
-                raise ServerStartError(f"tritonserver exited with code {self.process.returncode} before it was "
-                                       f"ready:\n{self.log_tail()}")
+                raise ServerStartError(
+                    f"tritonserver exited with code {self.process.returncode} before it was "
+                    f"ready:\n{self.log_tail()}"
+                )
             if self.ready():
                 logger.info("tritonserver ready: gRPC %s", self.grpc_url)
                 return self
@@ -203,7 +261,9 @@ class TritonServer:
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://{LOOPBACK}:{self.http_port}/v2/health/ready", timeout=1) as r:
+            with urllib.request.urlopen(
+                f"http://{LOOPBACK}:{self.http_port}/v2/health/ready", timeout=1
+            ) as r:
                 return r.status == 200
         except (urllib.error.URLError, OSError):
             return False
@@ -236,7 +296,7 @@ class TritonServer:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "TritonServer":
+    def __enter__(self) -> Self:
         return self.start() if self.process is None else self
 
     def __exit__(self, *exc: object) -> None:
@@ -256,7 +316,9 @@ def serve_forever(server: TritonServer, on_ready=None, poll_s: float = 0.5) -> i
             on_ready(server)
         while not stop.wait(poll_s):
             if server.process is not None and server.process.poll() is not None:
-                logger.error("tritonserver exited with code %s:\n%s", server.process.returncode, server.log_tail())
+                logger.error(
+                    "tritonserver exited with code %s:\n%s", server.process.returncode, server.log_tail()
+                )
                 return 1
         logger.info("stopping tritonserver")
         return 0

@@ -15,6 +15,7 @@ onnxruntime run of the same frames (zero mismatches expected):
 The batch sizes the server formed come from Triton's statistics endpoint (per-execution
 ``batch_stats``), as the difference between the counts before and after each level.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from tsmdet.runtime import EngineUnavailableError
 from tsmdet.runtime.triton_engine import TritonEngine, TritonServerError
 from tsmdet.streaming.latency import percentiles
 
@@ -99,7 +101,9 @@ class Reference:
 
     def of_stream(self, stream: int) -> list[Any]:
         if stream not in self._cache:
-            self._cache[stream] = self.run(stream_frames(self.video, stream, self.opts.frames, self.opts.stride))
+            self._cache[stream] = self.run(
+                stream_frames(self.video, stream, self.opts.frames, self.opts.stride)
+            )
         return self._cache[stream]
 
 
@@ -114,11 +118,16 @@ def batch_counts(client: Any, model_name: str) -> dict[int, int]:
     return counts
 
 
-def _client_thread(opts: LoadTestOptions, frames: list[np.ndarray], deadline: float, barrier: threading.Barrier,
-                   out: dict[str, Any]) -> None:
+def _client_thread(
+    opts: LoadTestOptions,
+    frames: list[np.ndarray],
+    deadline: float,
+    barrier: threading.Barrier,
+    out: dict[str, Any],
+) -> None:
     try:
         engine = TritonEngine(opts.url, opts.model_name)
-    except Exception as exc:  # reported, and the barrier must still be passed so the others start
+    except (TritonServerError, EngineUnavailableError) as exc:  # reported; the others must still start
         out["error"] = f"{type(exc).__name__}: {exc}"
         barrier.wait()
         return
@@ -138,16 +147,23 @@ def _client_thread(opts: LoadTestOptions, frames: list[np.ndarray], deadline: fl
     out.update(results=results, latencies=latencies)
 
 
-def run_level(n: int, opts: LoadTestOptions, video: Sequence[np.ndarray], reference: Reference,
-              stats_client: Any) -> LevelReport:
+def run_level(
+    n: int, opts: LoadTestOptions, video: Sequence[np.ndarray], reference: Reference, stats_client: Any
+) -> LevelReport:
     """N concurrent streams, each ``opts.frames`` frames; compared frame by frame with the reference."""
     before = batch_counts(stats_client, opts.model_name)
     outs: list[dict[str, Any]] = [{} for _ in range(n)]
     barrier = threading.Barrier(n + 1)
     deadline = time.monotonic() + opts.max_level_s
-    threads = [threading.Thread(target=_client_thread, name=f"stream-{i}", daemon=True,
-                                args=(opts, stream_frames(video, i, opts.frames, opts.stride), deadline, barrier,
-                                      outs[i])) for i in range(n)]
+    threads = [
+        threading.Thread(
+            target=_client_thread,
+            name=f"stream-{i}",
+            daemon=True,
+            args=(opts, stream_frames(video, i, opts.frames, opts.stride), deadline, barrier, outs[i]),
+        )
+        for i in range(n)
+    ]
     for t in threads:
         t.start()
     barrier.wait()
@@ -156,7 +172,11 @@ def run_level(n: int, opts: LoadTestOptions, video: Sequence[np.ndarray], refere
         t.join()
     seconds = time.perf_counter() - t0
     after = batch_counts(stats_client, opts.model_name)
-    batches = {str(k): after.get(k, 0) - before.get(k, 0) for k in sorted(after) if after.get(k, 0) > before.get(k, 0)}
+    batches = {
+        str(k): after.get(k, 0) - before.get(k, 0)
+        for k in sorted(after)
+        if after.get(k, 0) > before.get(k, 0)
+    }
     executions = sum(batches.values())
     mismatches, frames, errors, latencies = 0, 0, [], []
     for i, out in enumerate(outs):
@@ -169,17 +189,36 @@ def run_level(n: int, opts: LoadTestOptions, video: Sequence[np.ndarray], refere
         latencies += out.get("latencies", [])
     p50, p90, p99 = percentiles(latencies, (50, 90, 99)) if latencies else (float("nan"),) * 3
     report = LevelReport(
-        streams=n, frames=frames, seconds=round(seconds, 3), fps=round(frames / seconds, 2) if seconds else 0.0,
+        streams=n,
+        frames=frames,
+        seconds=round(seconds, 3),
+        fps=round(frames / seconds, 2) if seconds else 0.0,
         latency_ms={"p50": round(p50, 2), "p90": round(p90, 2), "p99": round(p99, 2)},
         server_batches=batches,
-        mean_server_batch=round(sum(int(k) * v for k, v in batches.items()) / executions, 2) if executions else 0.0,
-        mismatches=mismatches, errors=errors)
-    logger.info("%2d streams: %d frames in %.1f s = %.1f frames/s, p50 %.1f p99 %.1f ms, mean server batch %.2f, "
-                "%d mismatches", n, frames, seconds, report.fps, p50, p99, report.mean_server_batch, mismatches)
+        mean_server_batch=round(sum(int(k) * v for k, v in batches.items()) / executions, 2)
+        if executions
+        else 0.0,
+        mismatches=mismatches,
+        errors=errors,
+    )
+    logger.info(
+        "%2d streams: %d frames in %.1f s = %.1f frames/s, p50 %.1f p99 %.1f ms, mean server batch %.2f, "
+        "%d mismatches",
+        n,
+        frames,
+        seconds,
+        report.fps,
+        p50,
+        p99,
+        report.mean_server_batch,
+        mismatches,
+    )
     return report
 
 
-def check_start_reset(opts: LoadTestOptions, video: Sequence[np.ndarray], reference: Reference) -> dict[str, Any]:
+def check_start_reset(
+    opts: LoadTestOptions, video: Sequence[np.ndarray], reference: Reference
+) -> dict[str, Any]:
     """Run a stream k frames, reset it (START on the next frame), run the first k frames again."""
     frames = stream_frames(video, 0, min(6, opts.frames), opts.stride)
     want = reference.of_stream(0)[: len(frames)]
@@ -187,7 +226,7 @@ def check_start_reset(opts: LoadTestOptions, video: Sequence[np.ndarray], refere
         first = [engine.infer([f], [0])[0] for f in frames]
         engine.reset(0)
         again = [engine.infer([f], [0])[0] for f in frames]
-    continued = reference.run(frames + frames)[len(frames):]  # what the second pass would be WITHOUT a reset
+    continued = reference.run(frames + frames)[len(frames) :]  # what the second pass would be WITHOUT a reset
     return {
         "frames": len(frames),
         "first_pass_equal": all(results_equal(a, b, opts.atol) for a, b in zip(first, want)),
@@ -197,7 +236,9 @@ def check_start_reset(opts: LoadTestOptions, video: Sequence[np.ndarray], refere
     }
 
 
-def check_ttl(opts: LoadTestOptions, video: Sequence[np.ndarray], ttl_s: float, state_bytes: int) -> dict[str, Any]:
+def check_ttl(
+    opts: LoadTestOptions, video: Sequence[np.ndarray], ttl_s: float, state_bytes: int
+) -> dict[str, Any]:
     """Leave a stream open past the TTL: the server must drop its caches and refuse its next frame."""
     frames = stream_frames(video, 1, 3, opts.stride)
     idle = TritonEngine(opts.url, opts.model_name)
@@ -219,10 +260,15 @@ def check_ttl(opts: LoadTestOptions, video: Sequence[np.ndarray], ttl_s: float, 
     finally:
         idle.close()
         probe.close()
-    return {"ttl_s": ttl_s, "live_streams_before": live_before, "live_streams_after": live_after,
-            "state_bytes_before": None if live_before is None else live_before * state_bytes,
-            "state_bytes_after": None if live_after is None else live_after * state_bytes,
-            "evicted_stream_refused": bool(refused), "refusal": refused}
+    return {
+        "ttl_s": ttl_s,
+        "live_streams_before": live_before,
+        "live_streams_after": live_after,
+        "state_bytes_before": None if live_before is None else live_before * state_bytes,
+        "state_bytes_after": None if live_after is None else live_after * state_bytes,
+        "evicted_stream_refused": bool(refused),
+        "refusal": refused,
+    }
 
 
 def warm_up(opts: LoadTestOptions, video: Sequence[np.ndarray], frames: int = 3) -> None:
@@ -232,7 +278,9 @@ def warm_up(opts: LoadTestOptions, video: Sequence[np.ndarray], frames: int = 3)
             engine.infer([frame], [0])
 
 
-def run_load_test(opts: LoadTestOptions, onnx_path: str | Path, video: Sequence[np.ndarray]) -> dict[str, Any]:
+def run_load_test(
+    opts: LoadTestOptions, onnx_path: str | Path, video: Sequence[np.ndarray]
+) -> dict[str, Any]:
     """Every level, then the START and TTL checks; a JSON-ready report."""
     import tritonclient.grpc as grpcclient
 
@@ -245,77 +293,47 @@ def run_load_test(opts: LoadTestOptions, onnx_path: str | Path, video: Sequence[
         params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
         served = params.get(SHA_PARAM)
         if served and served != sha256_file(Path(onnx_path)):
-            raise ValueError(f"{onnx_path} is not the model the server runs (sha256 differs): pass the served ONNX")
+            raise ValueError(
+                f"{onnx_path} is not the model the server runs (sha256 differs): pass the served ONNX"
+            )
         idle_us = int(config.get("sequence_batching", {}).get("max_sequence_idle_microseconds", 0))
         ttl_s = float(params["ttl_s"]) if "ttl_s" in params else idle_us / 1e6
         reference = Reference(onnx_path, video, opts)
         warm_up(opts, video)
         levels = [run_level(n, opts, video, reference, stats_client) for n in opts.streams]
         start = check_start_reset(opts, video, reference)
-        ttl = check_ttl(opts, video, ttl_s, reference.engine.meta.state_bytes_per_stream) if opts.ttl_check else None
+        ttl = (
+            check_ttl(opts, video, ttl_s, reference.engine.meta.state_bytes_per_stream)
+            if opts.ttl_check
+            else None
+        )
     finally:
         stats_client.close()
     mismatches = sum(level.mismatches for level in levels)
-    ok = (mismatches == 0 and not any(level.errors for level in levels)
-          and start["first_pass_equal"] and start["after_reset_equal"]
-          and (ttl is None or (ttl["evicted_stream_refused"] and
-                               (ttl["live_streams_after"] is None or ttl["live_streams_after"] < ttl["live_streams_before"]))))
-    return {"url": opts.url, "model": opts.model_name, "onnx": str(onnx_path), "frames_per_stream": opts.frames,
-            "levels": [dataclasses.asdict(level) for level in levels], "total_mismatches": mismatches,
-            "start_reset": start, "ttl_eviction": ttl, "ok": ok}
-
-
-def plot_report(report: dict[str, Any], path: str | Path) -> Path:
-    """Throughput and p99 latency against the number of streams, one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    streams = [lv["streams"] for lv in report["levels"]]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(streams, [lv["fps"] for lv in report["levels"]], "o-", color="tab:blue", label="frames/s (all streams)")
-    ax.set_xlabel("concurrent streams")
-    ax.set_ylabel("aggregate frames/s", color="tab:blue")
-    ax2 = ax.twinx()
-    ax2.plot(streams, [lv["latency_ms"]["p99"] for lv in report["levels"]], "s--", color="tab:red", label="p99")
-    ax2.set_ylabel("p99 latency per frame (ms)", color="tab:red")
-    ax.set_xticks(streams)
-    ax.set_ylim(bottom=0)  # from zero: a flat line must look flat
-    ax2.set_ylim(bottom=0)
-    ax.set_title(f"Triton sequence batching: {report['model']}")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def format_table(report: dict[str, Any]) -> str:
-    """The Markdown table of docs/serving.md."""
-    lines = ["| streams | frames | frames/s | p50 ms | p90 ms | p99 ms | mean server batch | batches formed | mismatches |",
-             "|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-    for lv in report["levels"]:
-        formed = ", ".join(f"{k}x{v}" for k, v in lv["server_batches"].items())
-        lines.append(f"| {lv['streams']} | {lv['frames']} | {lv['fps']} | {lv['latency_ms']['p50']} | "
-                     f"{lv['latency_ms']['p90']} | {lv['latency_ms']['p99']} | {lv['mean_server_batch']} | "
-                     f"{formed} | {lv['mismatches']} |")
-    return "\n".join(lines)
-
-
-def read_video_frames(path: str | Path, limit: int = 256) -> list[np.ndarray]:
-    """Decoded BGR frames of a video file (at most ``limit``)."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    frames: list[np.ndarray] = []
-    while len(frames) < limit:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    if not frames:
-        raise ValueError(f"{path}: no frames could be decoded")
-    return frames
+    ok = (
+        mismatches == 0
+        and not any(level.errors for level in levels)
+        and start["first_pass_equal"]
+        and start["after_reset_equal"]
+        and (
+            ttl is None
+            or (
+                ttl["evicted_stream_refused"]
+                and (
+                    ttl["live_streams_after"] is None
+                    or ttl["live_streams_after"] < ttl["live_streams_before"]
+                )
+            )
+        )
+    )
+    return {
+        "url": opts.url,
+        "model": opts.model_name,
+        "onnx": str(onnx_path),
+        "frames_per_stream": opts.frames,
+        "levels": [dataclasses.asdict(level) for level in levels],
+        "total_mismatches": mismatches,
+        "start_reset": start,
+        "ttl_eviction": ttl,
+        "ok": ok,
+    }

@@ -1,4 +1,4 @@
-"""Triton Python-backend model: per-stream shift caches keyed by correlation ID, streams batched into one onnxruntime call.
+"""Triton Python-backend model: shift caches per correlation ID, streams batched into one onnxruntime call.
 
 The repository writer (``tsmdet.serving.repository``) copies this file as ``<model>/1/model.py``
 next to the exported ``model.onnx``. It runs inside Triton's Python-backend stub, whose
@@ -25,6 +25,7 @@ caches idle for longer than the ``ttl_s`` parameter are evicted here (checked on
 and by a timer thread). Every response carries ``tsmdet_live_streams``: how many streams hold
 caches after the call, so clients and the load test can see eviction free them.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,12 @@ class StreamStates:
     thread-safe by itself: the model holds one lock around every use.
     """
 
-    def __init__(self, specs: Sequence[tuple[str, str, Sequence[int]]], ttl_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        specs: Sequence[tuple[str, str, Sequence[int]]],
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.specs = [(name, out, tuple(int(d) for d in shape)) for name, out, shape in specs]
         self.ttl_s = float(ttl_s)
         self.clock = clock
@@ -114,14 +119,16 @@ class TritonPythonModel:
         self.input_name: str = io["input"]
         self.output_names: list[str] = list(io["outputs"])
         self.static_batch: bool = int(io["batch"]) != -1
-        self.states = StreamStates([(s["name"], s["output"], s["shape"]) for s in io["states"]],
-                                   ttl_s=float(params["ttl_s"]))
+        self.states = StreamStates(
+            [(s["name"], s["output"], s["shape"]) for s in io["states"]], ttl_s=float(params["ttl_s"])
+        )
         onnx_path = Path(args["model_repository"]) / args["model_version"] / params["onnx_file"]
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(params.get("intra_op_threads", "0"))
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(onnx_path), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         self.fetch = [*self.output_names, *(out for _, out, _ in self.states.specs)]
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -129,7 +136,8 @@ class TritonPythonModel:
         self.timer.start()
         pb_utils.Logger.log_info(
             f"tsmdet: {onnx_path.name} on onnxruntime {ort.__version__}, numpy {np.__version__}, "
-            f"{len(self.states.specs)} states, ttl {self.states.ttl_s} s")
+            f"{len(self.states.specs)} states, ttl {self.states.ttl_s} s"
+        )
 
     def _evict_loop(self) -> None:
         period = max(0.1, min(1.0, self.states.ttl_s / 4))
@@ -140,8 +148,10 @@ class TritonPythonModel:
     def _evict(self) -> None:
         expired = self.states.evict_expired()
         if expired:
-            self.pb.Logger.log_info(f"tsmdet: evicted {len(expired)} idle stream(s) after {self.states.ttl_s} s: "
-                                    f"{expired}; {len(self.states)} open")
+            self.pb.Logger.log_info(
+                f"tsmdet: evicted {len(expired)} idle stream(s) after {self.states.ttl_s} s: "
+                f"{expired}; {len(self.states)} open"
+            )
 
     def _control(self, request, name: str) -> int:
         tensor = self.pb.get_input_tensor_by_name(request, name)
@@ -155,8 +165,15 @@ class TritonPythonModel:
             jobs = []  # (request position, corrid, start, end, image (1, 3, H, W))
             for pos, request in enumerate(requests):
                 image = pb.get_input_tensor_by_name(request, self.input_name).as_numpy()
-                jobs.append((pos, self._control(request, "CORRID"), self._control(request, "START"),
-                             self._control(request, "END"), image))
+                jobs.append(
+                    (
+                        pos,
+                        self._control(request, "CORRID"),
+                        self._control(request, "START"),
+                        self._control(request, "END"),
+                        image,
+                    )
+                )
             groups = [[jobs[i] for i in g] for g in split_unique([job[1] for job in jobs])]
             if self.static_batch:
                 groups = [[job] for group in groups for job in group]
@@ -165,7 +182,9 @@ class TritonPythonModel:
             live = np.array([len(self.states)], dtype=np.int32)
         for pos, response in enumerate(responses):
             if isinstance(response, list):  # output tensors of a frame that ran
-                responses[pos] = pb.InferenceResponse(output_tensors=[*response, pb.Tensor(LIVE_STREAMS, live)])
+                responses[pos] = pb.InferenceResponse(
+                    output_tensors=[*response, pb.Tensor(LIVE_STREAMS, live)]
+                )
         return responses
 
     def _run(self, group: list, responses: list) -> None:
@@ -175,9 +194,14 @@ class TritonPythonModel:
             pos, corrid, start = job[:3]
             state = self.states.zeros() if start else self.states.get(corrid)
             if state is None:
-                responses[pos] = self.pb.InferenceResponse(output_tensors=[], error=self.pb.TritonError(
-                    f"no shift state for correlation ID {corrid}: it was evicted after {self.states.ttl_s} s "
-                    "idle or never started; send the next request with START"))
+                responses[pos] = self.pb.InferenceResponse(
+                    output_tensors=[],
+                    error=self.pb.TritonError(
+                        f"no shift state for correlation ID {corrid}: it was evicted after "
+                        f"{self.states.ttl_s} s "
+                        "idle or never started; send the next request with START"
+                    ),
+                )
                 continue
             runnable.append(job)
             states.append(state)
@@ -192,9 +216,11 @@ class TritonPythonModel:
             if end:
                 self.states.drop(corrid)
             else:
-                self.states.put(corrid, [np.ascontiguousarray(r[j:j + 1]) for r in results[n_out:]])
-            responses[pos] = [self.pb.Tensor(name, np.ascontiguousarray(r[j:j + 1]))
-                              for name, r in zip(self.output_names, results[:n_out])]
+                self.states.put(corrid, [np.ascontiguousarray(r[j : j + 1]) for r in results[n_out:]])
+            responses[pos] = [
+                self.pb.Tensor(name, np.ascontiguousarray(r[j : j + 1]))
+                for name, r in zip(self.output_names, results[:n_out])
+            ]
 
     def finalize(self) -> None:
         self.stop.set()

@@ -10,6 +10,7 @@ Value mapping: ``dict`` -> message ``{ ... }``; ``list`` of dicts -> repeated me
 ``[ {...}, {...} ]``; ``list`` of scalars -> ``[ 1, 2 ]``; ``str`` -> quoted string;
 :class:`Enum` -> bare enum identifier (``TYPE_FP32``); ``bool`` -> ``true``/``false``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,7 +46,11 @@ def _field(key: str, value: Any, indent: int) -> list[str]:
         if value and all(isinstance(v, dict) for v in value):
             lines = [f"{pad}{key} ["]
             for i, item in enumerate(value):
-                lines += [f"{pad}  {{", *_message(item, indent + 2), f"{pad}  }}{',' if i < len(value) - 1 else ''}"]
+                lines += [
+                    f"{pad}  {{",
+                    *_message(item, indent + 2),
+                    f"{pad}  }}{',' if i < len(value) - 1 else ''}",
+                ]
             return lines + [f"{pad}]"]
         return [f"{pad}{key}: [ {', '.join(_scalar(v) for v in value)} ]"]
     return [f"{pad}{key}: {_scalar(value)}"]

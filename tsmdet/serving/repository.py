@@ -15,6 +15,7 @@ GPU configurations declare the caches as Triton *implicit state* (``state_i`` in
 sends only the image. Names, shapes and dtypes come from the ONNX graph and its ``tsmdet``
 metadata, never from the task: a recognizer's repository is written by the same code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,18 @@ META_PARAM = "tsmdet_meta"  # config parameter holding ModelMeta JSON: the clien
 SHA_PARAM = "onnx_sha256"
 
 # ONNX TensorProto element type -> Triton data type
-_ONNX_TO_TRITON = {1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 5: "TYPE_INT16", 6: "TYPE_INT32",
-                   7: "TYPE_INT64", 9: "TYPE_BOOL", 10: "TYPE_FP16", 11: "TYPE_FP64", 16: "TYPE_BF16"}
+_ONNX_TO_TRITON = {
+    1: "TYPE_FP32",
+    2: "TYPE_UINT8",
+    3: "TYPE_INT8",
+    5: "TYPE_INT16",
+    6: "TYPE_INT32",
+    7: "TYPE_INT64",
+    9: "TYPE_BOOL",
+    10: "TYPE_FP16",
+    11: "TYPE_FP64",
+    16: "TYPE_BF16",
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,9 @@ class ServingOptions:
     """What the sequence batcher is told; the same for every backend."""
 
     max_streams: int = 16  # candidate sequences batched together, and the largest batch
-    ttl_s: float = 30.0  # idle stream timeout: Triton releases the sequence, the Python model drops its caches
+    ttl_s: float = (
+        30.0  # idle stream timeout: Triton releases the sequence, the Python model drops its caches
+    )
     max_queue_delay_us: int = 2000  # how long a batch may wait for more streams' frames
     instances: int = 1  # model instances (each owns its sequences)
     intra_op_threads: int = 0  # onnxruntime threads of the Python model (0: onnxruntime's default)
@@ -117,8 +130,10 @@ def _check_meta(meta: ModelMeta, io: GraphIO, source: str) -> None:
         raise ValueError(f"{source}: the graph lacks tensors its metadata names: {missing}")
     for spec in meta.states:
         if io.inputs[spec.name].dims != tuple(spec.shape[1:]):
-            raise ValueError(f"{source}: state {spec.name} is {io.inputs[spec.name].dims} in the graph "
-                             f"but {spec.shape[1:]} in the metadata")
+            raise ValueError(
+                f"{source}: state {spec.name} is {io.inputs[spec.name].dims} in the graph "
+                f"but {spec.shape[1:]} in the metadata"
+            )
 
 
 def _tensor_entry(t: Tensor) -> dict[str, Any]:
@@ -131,8 +146,10 @@ def _tensor_entry(t: Tensor) -> dict[str, Any]:
 def _batching(meta: ModelMeta, opts: ServingOptions) -> dict[str, Any]:
     return {
         "max_sequence_idle_microseconds": int(opts.ttl_s * 1e6),
-        "oldest": {"max_candidate_sequences": opts.max_streams,
-                   "max_queue_delay_microseconds": opts.max_queue_delay_us},
+        "oldest": {
+            "max_candidate_sequences": opts.max_streams,
+            "max_queue_delay_microseconds": opts.max_queue_delay_us,
+        },
     }
 
 
@@ -144,44 +161,71 @@ def _parameters(values: dict[str, str]) -> list[dict[str, Any]]:
     return [{"key": k, "value": {"string_value": v}} for k, v in values.items()]
 
 
-def python_config(name: str, meta: ModelMeta, io: GraphIO, opts: ServingOptions, sha256: str) -> dict[str, Any]:
+def python_config(
+    name: str, meta: ModelMeta, io: GraphIO, opts: ServingOptions, sha256: str
+) -> dict[str, Any]:
     """Python-backend model: caches kept by model.py per correlation ID (no implicit state there)."""
     control = [
         {"name": "START", "control": [{"kind": Enum("CONTROL_SEQUENCE_START"), "int32_false_true": [0, 1]}]},
         {"name": "END", "control": [{"kind": Enum("CONTROL_SEQUENCE_END"), "int32_false_true": [0, 1]}]},
-        {"name": "CORRID", "control": [{"kind": Enum("CONTROL_SEQUENCE_CORRID"), "data_type": Enum("TYPE_UINT64")}]},
+        {
+            "name": "CORRID",
+            "control": [{"kind": Enum("CONTROL_SEQUENCE_CORRID"), "data_type": Enum("TYPE_UINT64")}],
+        },
     ]
-    io_json = {"input": meta.input_name, "outputs": list(meta.output_names), "batch": meta.batch_size,
-               "states": [{"name": s.name, "output": s.output, "shape": list(s.shape)} for s in meta.states]}
+    io_json = {
+        "input": meta.input_name,
+        "outputs": list(meta.output_names),
+        "batch": meta.batch_size,
+        "states": [{"name": s.name, "output": s.output, "shape": list(s.shape)} for s in meta.states],
+    }
     return {
         "name": name,
         "backend": "python",
         "max_batch_size": _max_batch(meta, opts),
         "input": [_tensor_entry(io.inputs[meta.input_name])],
-        "output": [*(_tensor_entry(io.outputs[n]) for n in meta.output_names),
-                   _tensor_entry(Tensor(LIVE_STREAMS, "TYPE_INT32", ()))],
+        "output": [
+            *(_tensor_entry(io.outputs[n]) for n in meta.output_names),
+            _tensor_entry(Tensor(LIVE_STREAMS, "TYPE_INT32", ())),
+        ],
         "sequence_batching": {**_batching(meta, opts), "control_input": control},
         "instance_group": [{"count": opts.instances, "kind": Enum("KIND_CPU")}],
-        "parameters": _parameters({
-            META_PARAM: meta.to_json(), SHA_PARAM: sha256, "tsmdet_io": json.dumps(io_json),
-            "onnx_file": "model.onnx", "ttl_s": repr(float(opts.ttl_s)),
-            "intra_op_threads": str(opts.intra_op_threads),
-        }),
+        "parameters": _parameters(
+            {
+                META_PARAM: meta.to_json(),
+                SHA_PARAM: sha256,
+                "tsmdet_io": json.dumps(io_json),
+                "onnx_file": "model.onnx",
+                "ttl_s": repr(float(opts.ttl_s)),
+                "intra_op_threads": str(opts.intra_op_threads),
+            }
+        ),
     }
 
 
-def gpu_config(name: str, meta: ModelMeta, io: GraphIO, opts: ServingOptions, sha256: str,
-               backend: str) -> dict[str, Any]:
+def gpu_config(
+    name: str, meta: ModelMeta, io: GraphIO, opts: ServingOptions, sha256: str, backend: str
+) -> dict[str, Any]:
     """onnxruntime or TensorRT model on a GPU server: the shift caches as Triton implicit state."""
     states = []
     for spec in meta.states:
         t = io.inputs[spec.name]
-        states.append({
-            "input_name": spec.name, "output_name": spec.output, "data_type": Enum(t.data_type),
-            "dims": list(t.dims),
-            "initial_state": [{"name": f"{spec.name}_zeros", "data_type": Enum(t.data_type),
-                               "dims": list(t.dims), "zero_data": True}],
-        })
+        states.append(
+            {
+                "input_name": spec.name,
+                "output_name": spec.output,
+                "data_type": Enum(t.data_type),
+                "dims": list(t.dims),
+                "initial_state": [
+                    {
+                        "name": f"{spec.name}_zeros",
+                        "data_type": Enum(t.data_type),
+                        "dims": list(t.dims),
+                        "zero_data": True,
+                    }
+                ],
+            }
+        )
     platform = {"onnxruntime": "onnxruntime_onnx", "tensorrt": "tensorrt_plan"}[backend]
     return {
         "name": name,
@@ -208,13 +252,19 @@ def _write_config(folder: Path, config: dict[str, Any]) -> None:
     try:
         validate_config(text, str(folder / "config.pbtxt"))
     except ImportError:
-        logger.warning("tritonclient[grpc] is not installed: %s/config.pbtxt written without schema check", folder)
+        logger.warning(
+            "tritonclient[grpc] is not installed: %s/config.pbtxt written without schema check", folder
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.pbtxt").write_text(text)
 
 
-def write_repository(onnx_path: str | Path, repo: str | Path, model_name: str = DEFAULT_MODEL_NAME,
-                     options: ServingOptions | None = None) -> Repository:
+def write_repository(
+    onnx_path: str | Path,
+    repo: str | Path,
+    model_name: str = DEFAULT_MODEL_NAME,
+    options: ServingOptions | None = None,
+) -> Repository:
     """Write the three repositories under ``repo`` (replacing ``model_name`` there); returns where."""
     onnx_path, root = Path(onnx_path), Path(repo)
     if not onnx_path.is_file():
@@ -225,8 +275,12 @@ def write_repository(onnx_path: str | Path, repo: str | Path, model_name: str = 
     _check_meta(meta, io, str(onnx_path))
     sha = sha256_file(onnx_path)
     if meta.batch_size != -1:
-        logger.warning("%s has a static batch of %d: streams are served one frame per graph call; export with "
-                       "tools/export_onnx.py --dynamic-batch to batch streams together", onnx_path, meta.batch_size)
+        logger.warning(
+            "%s has a static batch of %d: streams are served one frame per graph call; export with "
+            "tools/export_onnx.py --dynamic-batch to batch streams together",
+            onnx_path,
+            meta.batch_size,
+        )
     for backend in BACKENDS:
         folder = root / backend / model_name
         if folder.exists():
@@ -244,9 +298,18 @@ def write_repository(onnx_path: str | Path, repo: str | Path, model_name: str = 
             shutil.copyfile(onnx_path, version / "model.onnx")
         else:
             (version / "BUILD_PLAN_HERE.txt").write_text(
-                "Build model.plan in this folder ON THE TARGET GPU (TensorRT plans are GPU- and version-specific):\n"
+                "Build model.plan in this folder ON THE TARGET GPU "
+                "(TensorRT plans are GPU- and version-specific):\n"
                 f"  python tools/build_engine.py model.onnx --max-batch {_max_batch(meta, opts)} "
-                "--out <this folder>/model.plan\n")
-    logger.info("model repository %s: %s (%d states, %d B of caches per stream), max %d streams, ttl %.1f s",
-                root, model_name, len(meta.states), meta.state_bytes_per_stream, opts.max_streams, opts.ttl_s)
+                "--out <this folder>/model.plan\n"
+            )
+    logger.info(
+        "model repository %s: %s (%d states, %d B of caches per stream), max %d streams, ttl %.1f s",
+        root,
+        model_name,
+        len(meta.states),
+        meta.state_bytes_per_stream,
+        opts.max_streams,
+        opts.ttl_s,
+    )
     return Repository(root, model_name, meta)
