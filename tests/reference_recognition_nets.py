@@ -11,6 +11,7 @@ Every net takes ``(N, T, 3, H, W)`` float RGB, already normalised, and returns
 ``(N, K)`` logits averaged over the T segments (both originals average logits
 over segments before any softmax).
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,7 +44,7 @@ class WrapShift(nn.Module):
 
 
 class WrapTemporalPool(nn.Module):
-    """The originals' ``TemporalPool(net, n_segment)``: max over (t-1, t, t+1) with stride 2 in time, then ``self.net``."""
+    """The originals' ``TemporalPool(net, n_segment)``: max of (t-1, t, t+1), stride 2, then ``net``."""
 
     def __init__(self, net: nn.Module, n_segment: int) -> None:
         super().__init__()
@@ -62,7 +63,9 @@ class WrapTemporalPool(nn.Module):
 class TVBasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -80,11 +83,15 @@ class TVBasicBlock(nn.Module):
 class TVBottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)  # torchvision v1.5: stride in the 3x3
+        self.conv2 = nn.Conv2d(
+            planes, planes, 3, stride, 1, bias=False
+        )  # torchvision v1.5: stride in the 3x3
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * 4)
@@ -131,7 +138,9 @@ class TVResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def tsm_release_make_temporal_shift(net: TVResNet, n_segment: int, n_div: int, place: str, temporal_pool: bool) -> None:
+def tsm_release_make_temporal_shift(
+    net: TVResNet, n_segment: int, n_div: int, place: str, temporal_pool: bool
+) -> None:
     """The release's ``make_temporal_shift`` + ``make_temporal_pool`` for ResNets, from its documented rules:
     per-stage segment counts (halved after layer1 with temporal pool), ``n_round = 2`` when layer3 has
     >= 23 blocks (ResNet-101: every other block), 'blockres' wraps ``conv1``, 'block' wraps the block."""
@@ -159,14 +168,22 @@ class TSMInvertedResidual(nn.Module):
         self.use_res_connect = stride == 1 and inp == oup
         if expand_ratio == 1:
             self.conv = nn.Sequential(
-                nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
-                nn.Conv2d(hidden, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup),
+                nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+                nn.BatchNorm2d(hidden),
+                nn.ReLU6(inplace=True),
+                nn.Conv2d(hidden, oup, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(oup),
             )
         else:
             self.conv = nn.Sequential(
-                nn.Conv2d(inp, hidden, 1, 1, 0, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
-                nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
-                nn.Conv2d(hidden, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup),
+                nn.Conv2d(inp, hidden, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(hidden),
+                nn.ReLU6(inplace=True),
+                nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+                nn.BatchNorm2d(hidden),
+                nn.ReLU6(inplace=True),
+                nn.Conv2d(hidden, oup, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(oup),
             )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -176,17 +193,31 @@ class TSMInvertedResidual(nn.Module):
 class TSMMobileNetV2Ref(nn.Module):
     """Width 1.0: ``features`` = stem conv_bn, 17 inverted residuals, 1x1 conv to 1280; ``classifier``."""
 
-    SETTING = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]
+    SETTING = [
+        [1, 16, 1, 1],
+        [6, 24, 2, 2],
+        [6, 32, 3, 2],
+        [6, 64, 4, 2],
+        [6, 96, 3, 1],
+        [6, 160, 3, 2],
+        [6, 320, 1, 1],
+    ]
 
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
-        features: list[nn.Module] = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))]
+        features: list[nn.Module] = [
+            nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))
+        ]
         inp = 32
         for t, c, n, s in self.SETTING:
             for i in range(n):
                 features.append(TSMInvertedResidual(inp, c, s if i == 0 else 1, t))
                 inp = c
-        features.append(nn.Sequential(nn.Conv2d(inp, 1280, 1, 1, 0, bias=False), nn.BatchNorm2d(1280), nn.ReLU6(inplace=True)))
+        features.append(
+            nn.Sequential(
+                nn.Conv2d(inp, 1280, 1, 1, 0, bias=False), nn.BatchNorm2d(1280), nn.ReLU6(inplace=True)
+            )
+        )
         self.features = nn.Sequential(*features)
         self.classifier: nn.Module = nn.Linear(1280, num_classes)
 
@@ -204,8 +235,15 @@ def tsm_release_shift_mobilenet(net: TSMMobileNetV2Ref, n_segment: int, n_div: i
 class TSMReleaseTSN(nn.Module):
     """The release's ``TSN``: ``base_model`` + (dropout > 0) ``new_fc``; logits averaged over segments."""
 
-    def __init__(self, base_model: nn.Module, last_layer_name: str, num_classes: int, dropout: float,
-                 num_segments: int, temporal_pool: bool = False) -> None:
+    def __init__(
+        self,
+        base_model: nn.Module,
+        last_layer_name: str,
+        num_classes: int,
+        dropout: float,
+        num_segments: int,
+        temporal_pool: bool = False,
+    ) -> None:
         super().__init__()
         self.base_model = base_model
         feature_dim = getattr(base_model, last_layer_name).in_features
@@ -230,8 +268,17 @@ class TSMReleaseTSN(nn.Module):
 class ConvModuleRef(nn.Module):
     """mmcv ``ConvModule`` layout: ``.conv`` then ``.bn`` then an optional ReLU."""
 
-    def __init__(self, cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, act: bool = True,
-                 groups: int = 1, relu6: bool = False) -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        k: int,
+        stride: int = 1,
+        padding: int = 0,
+        act: bool = True,
+        groups: int = 1,
+        relu6: bool = False,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, stride, padding, groups=groups, bias=False)
         self.bn = nn.BatchNorm2d(cout)
@@ -256,7 +303,7 @@ class MMBottleneck(nn.Module):
 
 
 class MMResNetTSM(nn.Module):
-    """MMAction2 ``ResNetTSM`` (Bottleneck, pytorch style), blockres shift wrapping ``convK.conv`` as ``.net``."""
+    """MMAction2 ``ResNetTSM`` (Bottleneck, pytorch style): the shift wraps ``conv1.conv`` as ``.net``."""
 
     def __init__(self, layers: list[int], width: int, num_segments: int, shift_div: int) -> None:
         super().__init__()
@@ -268,7 +315,9 @@ class MMResNetTSM(nn.Module):
             down = None
             if stride != 1 or inplanes != planes * 4:
                 down = ConvModuleRef(inplanes, planes * 4, 1, stride, act=False)
-            blocks = [MMBottleneck(inplanes, planes, stride, down)] + [MMBottleneck(planes * 4, planes, 1, None) for _ in range(1, n)]
+            blocks = [MMBottleneck(inplanes, planes, stride, down)] + [
+                MMBottleneck(planes * 4, planes, 1, None) for _ in range(1, n)
+            ]
             inplanes = planes * 4
             for b in blocks:
                 b.conv1.conv = WrapShift(b.conv1.conv, num_segments, shift_div)
@@ -295,12 +344,17 @@ class MMTSMHeadRef(nn.Module):
 
 
 class MMRecognizerRef(nn.Module):
-    """MMAction2 ``Recognizer2D``: ``backbone`` (ResNetTSM, or MobileNetV2TSM with ``layers=None``) + ``cls_head``."""
+    """MMAction2 ``Recognizer2D``: ``backbone`` (ResNetTSM; MobileNetV2TSM if no ``layers``), ``cls_head``."""
 
-    def __init__(self, layers: list[int] | None, width: int, num_classes: int, num_segments: int, shift_div: int = 8) -> None:
+    def __init__(
+        self, layers: list[int] | None, width: int, num_classes: int, num_segments: int, shift_div: int = 8
+    ) -> None:
         super().__init__()
-        self.backbone: nn.Module = (MMResNetTSM(layers, width, num_segments, shift_div) if layers is not None
-                                    else MMMobileNetV2TSM(num_segments, shift_div))
+        self.backbone: nn.Module = (
+            MMResNetTSM(layers, width, num_segments, shift_div)
+            if layers is not None
+            else MMMobileNetV2TSM(num_segments, shift_div)
+        )
         self.cls_head = MMTSMHeadRef(self.backbone.out_channels, num_classes, num_segments)
 
     def forward(self, clips: Tensor) -> Tensor:
@@ -315,8 +369,10 @@ class MMInvertedResidual(nn.Module):
         hidden = int(round(inp * expand_ratio))
         self.use_res_connect = stride == 1 and inp == oup
         layers = [ConvModuleRef(inp, hidden, 1, relu6=True)] if expand_ratio != 1 else []
-        layers += [ConvModuleRef(hidden, hidden, 3, stride, 1, groups=hidden, relu6=True),
-                   ConvModuleRef(hidden, oup, 1, act=False)]
+        layers += [
+            ConvModuleRef(hidden, hidden, 3, stride, 1, groups=hidden, relu6=True),
+            ConvModuleRef(hidden, oup, 1, act=False),
+        ]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -1,15 +1,15 @@
-"""Recognizer2D / TSMHead / ActionDataPreprocessor / temporal pool: shapes, averaging conventions, time order."""
+"""Recognizer2D, TSMHead, ActionDataPreprocessor, temporal pool: shapes, averaging conventions, time order."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
-
-import tsmdet.models  # noqa: F401  (registers the classes)
 from mmdet.registry import MODELS
 from mmengine.config import Config
+
+import tsmdet.models  # noqa: F401  (registers the classes)
 from tsmdet.ops.temporal_pool import pooled_segments, temporal_pool
 from tsmdet.structures import ActionDataSample
 
@@ -21,8 +21,16 @@ def build(backbone: dict | None = None, **head) -> torch.nn.Module:
     torch.manual_seed(0)
     cfg = dict(
         type="Recognizer2D",
-        backbone=backbone or dict(type="TSMResNet", depth=18, base_channels=8, num_segments=T, shift_div=8,
-                                  out_indices=(3,), init_cfg=None),
+        backbone=backbone
+        or dict(
+            type="TSMResNet",
+            depth=18,
+            base_channels=8,
+            num_segments=T,
+            shift_div=8,
+            out_indices=(3,),
+            init_cfg=None,
+        ),
         cls_head=dict(type="TSMHead", num_classes=K, in_channels=64, **head),
     )
     model = MODELS.build(cfg)
@@ -121,8 +129,16 @@ def test_temporal_pool_op_hand_computed():
 
 
 def test_temporal_pool_backbone():
-    backbone = dict(type="TSMResNet", depth=18, base_channels=8, num_segments=T, shift_div=8, out_indices=(3,),
-                    temporal_pool=True, init_cfg=None)
+    backbone = dict(
+        type="TSMResNet",
+        depth=18,
+        base_channels=8,
+        num_segments=T,
+        shift_div=8,
+        out_indices=(3,),
+        temporal_pool=True,
+        init_cfg=None,
+    )
     model = build(backbone)
     bb = model.backbone
     assert bb.out_num_segments == 2
@@ -141,7 +157,9 @@ def test_temporal_pool_backbone():
 
 def test_reversed_time_changes_tsm_but_not_tsn():
     tsm = build()
-    tsn = build(dict(type="ResNet", depth=18, base_channels=8, out_indices=(3,), init_cfg=None), num_segments=T)
+    tsn = build(
+        dict(type="ResNet", depth=18, base_channels=8, out_indices=(3,), init_cfg=None), num_segments=T
+    )
     tsn.load_state_dict(tsm.state_dict())  # same weights: the only difference is the shift
     x = clips(n=2, seed=5)
     rev = x.flip(1)
@@ -166,7 +184,9 @@ def test_input_errors():
 
 
 def test_data_preprocessor_flips_bgr_and_normalises():
-    pre = MODELS.build(dict(type="ActionDataPreprocessor", mean=[10.0, 20.0, 30.0], std=[2.0, 4.0, 5.0], bgr_to_rgb=True))
+    pre = MODELS.build(
+        dict(type="ActionDataPreprocessor", mean=[10.0, 20.0, 30.0], std=[2.0, 4.0, 5.0], bgr_to_rgb=True)
+    )
     frame = torch.zeros(2, 3, 2, 2, dtype=torch.uint8)
     frame[:, 0], frame[:, 1], frame[:, 2] = 50, 60, 70  # B, G, R
     out = pre(dict(inputs=[frame, frame], data_samples=None))["inputs"]
@@ -197,21 +217,40 @@ def test_base_model_configs_build_and_run(name):
 
 
 def test_temporal_pool_recognizer_exports_to_onnx(tmp_path):
-    """Offline export (the TorchScript tracer the project uses) keeps the shifts and the pool: onnxruntime agrees."""
+    """The project's exporter (the TorchScript tracer) keeps shifts and pool: onnxruntime agrees."""
     import onnxruntime as ort
 
-    backbone = dict(type="TSMResNet", depth=18, base_channels=8, num_segments=T, shift_div=8, out_indices=(3,),
-                    temporal_pool=True, init_cfg=None)
+    backbone = dict(
+        type="TSMResNet",
+        depth=18,
+        base_channels=8,
+        num_segments=T,
+        shift_div=8,
+        out_indices=(3,),
+        temporal_pool=True,
+        init_cfg=None,
+    )
     model = build(backbone)
     x = clips(n=1, seed=7)
     path = tmp_path / "tsm_pool.onnx"
     with torch.no_grad():
-        torch.onnx.export(model, (x,), str(path), input_names=["clips"], output_names=["scores"],
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(
+            model,
+            (x,),
+            str(path),
+            input_names=["clips"],
+            output_names=["scores"],
+            opset_version=17,
+            dynamo=False,
+        )
         expected = model(x)
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"clips": x.numpy()})[0]
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"clips": x.numpy()})[
+        0
+    ]
     torch.testing.assert_close(torch.from_numpy(got), expected, atol=1e-4, rtol=1e-4)
-    rev = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"clips": x.flip(1).numpy()})[0]
+    rev = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"clips": x.flip(1).numpy()}
+    )[0]
     torch.testing.assert_close(torch.from_numpy(rev), model(x.flip(1)).detach(), atol=1e-4, rtol=1e-4)
 
 
@@ -227,8 +266,10 @@ def test_runner_steps_train_and_test():
     from mmengine.optim import OptimWrapper
 
     model = build()
-    data = dict(inputs=[torch.randint(0, 256, (T, 3, HW, HW), dtype=torch.uint8) for _ in range(2)],
-                data_samples=samples([0, 3]))
+    data = dict(
+        inputs=[torch.randint(0, 256, (T, 3, HW, HW), dtype=torch.uint8) for _ in range(2)],
+        data_samples=samples([0, 3]),
+    )
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     model.train()
     before = model.cls_head.fc_cls.weight.detach().clone()

@@ -10,6 +10,7 @@ shift_div then come from the TSM file name or the MMAction2 stored config. The
 output loads with mmengine's load_checkpoint(strict=True); any unmatched, missing
 or mis-shaped key (all of them, listed) or a shift-position mismatch is an error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,13 +23,19 @@ from tsmdet.utils.checkpoint import UnsafeCheckpointError, trust_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("src", help="source checkpoint (loaded through the safe loader)")
     parser.add_argument("dst", help="output checkpoint ({'state_dict', 'meta'})")
     parser.add_argument("--from", dest="source", required=True, choices=SOURCES, help="source format")
     parser.add_argument("--config", help="tsmdet recognizer config the output must load into (recommended)")
-    parser.add_argument("--classes", help="class-name file, one name per line (index = line number), stored in meta")
-    parser.add_argument("--trust-checkpoint", action="store_true", help="allow full pickle for SRC (only for files you trust)")
+    parser.add_argument(
+        "--classes", help="class-name file, one name per line (index = line number), stored in meta"
+    )
+    parser.add_argument(
+        "--trust-checkpoint", action="store_true", help="allow full pickle for SRC (only for files you trust)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:

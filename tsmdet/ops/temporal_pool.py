@@ -8,6 +8,7 @@ frames t-1, t, t+1, so it cannot run one frame at a time (no online mode).
 Pure torch and export-safe: one reshape, one ``max_pool3d`` (an ONNX ``MaxPool``),
 no in-place writes.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,7 +37,9 @@ def temporal_pool(x: Tensor, num_segments: int) -> Tensor:
     if not torch.jit.is_tracing() and nt % num_segments:
         raise ValueError(f"batch {nt} is not a multiple of num_segments={num_segments}")
     clips = x.reshape(nt // num_segments, num_segments, c, h, w).transpose(1, 2)  # (N, C, T, H, W)
-    pooled = F.max_pool3d(clips, kernel_size=(3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0))  # (N, C, T', H, W)
+    pooled = F.max_pool3d(
+        clips, kernel_size=(3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0)
+    )  # (N, C, T', H, W)
     return pooled.transpose(1, 2).reshape(-1, c, h, w)  # (N*T', C, H, W)
 
 

@@ -6,6 +6,7 @@ the target recognizer (from ``config``, or read off the weights) -> check every
 key, shape and shift position -> save ``{'state_dict', 'meta'}`` -> prove it by
 ``mmengine.runner.load_checkpoint(strict=True)`` into a fresh recognizer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,15 @@ from torch import nn
 from tsmdet.utils.checkpoint import load_checkpoint_file
 
 from . import mmaction2, tsm_release
-from .common import ConversionError, Layout, ShiftSites, cast_like, check_against_model, map_state_dict, unwrap_state_dict
+from .common import (
+    ConversionError,
+    Layout,
+    ShiftSites,
+    cast_like,
+    check_against_model,
+    map_state_dict,
+    unwrap_state_dict,
+)
 from .model_cfg import recognizer_cfg
 
 logger = logging.getLogger(__name__)
@@ -38,14 +47,16 @@ def detect_layout(keys: Sequence[str], source: str, src: str = "checkpoint") -> 
         sample = ", ".join(list(keys)[:5])
         raise ConversionError(
             f"{src} matches {len(matches)} of the --from {source} layouts ({names})",
-            [f"first keys: {sample}"] + ([f"also a --from {s} checkpoint?" for s in SOURCES if s != source] if not matches else []),
+            [f"first keys: {sample}"]
+            + ([f"also a --from {s} checkpoint?" for s in SOURCES if s != source] if not matches else []),
         )
     return matches[0]
 
 
 def _build(model_cfg: Mapping) -> nn.Module:
-    import tsmdet.models  # noqa: F401  (registers the recognizer classes)
     from mmdet.registry import MODELS
+
+    import tsmdet.models  # noqa: F401  (registers the recognizer classes)
 
     return MODELS.build(dict(model_cfg)).eval()
 
@@ -68,12 +79,21 @@ def _load_config(config: str | os.PathLike) -> tuple[dict, list[str] | None]:
     return model, list(classes) if classes else None
 
 
-def _meta(model: nn.Module, model_cfg: Mapping, classes: list[str] | None, layout: Layout, src: Path, sites: ShiftSites) -> dict:
+def _meta(
+    model: nn.Module,
+    model_cfg: Mapping,
+    classes: list[str] | None,
+    layout: Layout,
+    src: Path,
+    sites: ShiftSites,
+) -> dict:
     backbone, head = model.backbone, model.cls_head
     pre = model_cfg.get("data_preprocessor") or {}
     prep = model.data_preprocessor
     if classes is not None and len(classes) != head.num_classes:
-        raise ConversionError("class names do not fit the classifier", [f"{len(classes)} names for {head.num_classes} classes"])
+        raise ConversionError(
+            "class names do not fit the classifier", [f"{len(classes)} names for {head.num_classes} classes"]
+        )
     return dict(
         classes=classes,
         num_classes=head.num_classes,
@@ -86,7 +106,7 @@ def _meta(model: nn.Module, model_cfg: Mapping, classes: list[str] | None, layou
         mean=[float(v) for v in prep.mean.flatten()],
         std=[float(v) for v in prep.std.flatten()],
         channel_order="rgb" if pre.get("bgr_to_rgb", True) else "bgr",
-        input_format="uint8 BGR frames; mean/std on 0..255 after the BGR->RGB flip when channel_order is 'rgb'",
+        input_format="uint8 BGR frames; mean/std on 0..255, after the flip to RGB if channel_order is 'rgb'",
         converted_from=dict(file=src.name, source=layout.source, layout=layout.name),
         model_cfg=dict(model_cfg),
     )
@@ -119,7 +139,9 @@ def convert_checkpoint(
         try:
             model_cfg, cfg_classes = recognizer_cfg(layout.arch, mapped, sites, settings), None
         except ConversionError as err:
-            raise ConversionError(f"{src} does not fit the {layout.name} layout", problems + err.problems) from None
+            raise ConversionError(
+                f"{src} does not fit the {layout.name} layout", problems + err.problems
+            ) from None
         what = "the recognizer read off its weights"
     model = _build(model_cfg)
     for key in ("num_segments", "shift_div"):
@@ -129,12 +151,17 @@ def convert_checkpoint(
     check_against_model(mapped, sites, model, f"{what} ({layout.name} layout)", prior=problems)
     names = list(classes) if classes is not None else cfg_classes
     if names is None and isinstance((extra.get("meta") or {}).get("dataset_meta"), Mapping):
-        names = (extra["meta"]["dataset_meta"].get("classes") or None)
-    out = dict(state_dict=cast_like(mapped, model), meta=_meta(model, model_cfg, list(names) if names else None, layout, src, sites))
+        names = extra["meta"]["dataset_meta"].get("classes") or None
+    out = dict(
+        state_dict=cast_like(mapped, model),
+        meta=_meta(model, model_cfg, list(names) if names else None, layout, src, sites),
+    )
     dst.parent.mkdir(parents=True, exist_ok=True)
     torch.save(out, dst)
     _verify(dst, model_cfg)
-    logger.info("wrote %s (%s -> tsmdet Recognizer2D, %d classes)", dst, layout.name, model.cls_head.num_classes)
+    logger.info(
+        "wrote %s (%s -> tsmdet Recognizer2D, %d classes)", dst, layout.name, model.cls_head.num_classes
+    )
     return dst
 
 

@@ -7,6 +7,7 @@ shift and pool wrappers insert, reading *where* those wrappers sat (shifts have
 no parameters, so only their ``.net`` tells where the source network shifted),
 and listing every unmatched or mis-shaped key at once — is done here once.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,13 +26,15 @@ class ConversionError(ValueError):
     def __init__(self, what: str, problems: Iterable[str]) -> None:
         self.problems = list(problems)
         shown = self.problems[:200]
-        more = f"\n  ... and {len(self.problems) - len(shown)} more" if len(self.problems) > len(shown) else ""
+        more = (
+            f"\n  ... and {len(self.problems) - len(shown)} more" if len(self.problems) > len(shown) else ""
+        )
         super().__init__(f"{what} ({len(self.problems)} problem(s)):\n  " + "\n  ".join(shown) + more)
 
 
 @dataclass(frozen=True)
 class ShiftSites:
-    """Where a network shifts, in our module names: ``{'layer1.0': 'blockres', ...}`` plus the pooled stage."""
+    """Where a network shifts, in our module names (``{'layer1.0': 'blockres', ...}``) and pools."""
 
     blocks: dict[str, str] = field(default_factory=dict)
     pooled: frozenset[str] = frozenset()
@@ -87,7 +90,7 @@ def unwrap_state_dict(ckpt: object, src: str) -> tuple[dict[str, Tensor], dict]:
         raise ConversionError(f"{src}: empty state dict", ["no keys"])
     keys = list(state)
     if all(k.startswith("module.") for k in keys):  # saved from (Distributed)DataParallel
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     return dict(state), extra
 
 
@@ -104,7 +107,7 @@ def without_wrappers(path: str) -> tuple[str, list[str]]:
 
 
 def site_of(our_path: str) -> tuple[str, str] | None:
-    """Classify a wrapped module in our naming: a stage -> pool, a block -> 'block', inside a block -> 'blockres'."""
+    """Classify a wrapped module (our naming): stage -> pool, block -> 'block', inside one -> 'blockres'."""
     if not our_path.startswith("backbone."):
         return None
     parts = our_path.split(".")[1:]
@@ -115,7 +118,9 @@ def site_of(our_path: str) -> tuple[str, str] | None:
     return "blockres", ".".join(parts[:2])
 
 
-def map_state_dict(state: Mapping[str, Tensor], layout: Layout) -> tuple[dict[str, Tensor], ShiftSites, list[str]]:
+def map_state_dict(
+    state: Mapping[str, Tensor], layout: Layout
+) -> tuple[dict[str, Tensor], ShiftSites, list[str]]:
     """Rename every key with ``layout`` and read the wrappers' positions.
 
     Returns the mapped state, the shift sites and the problems (unmatched keys,
@@ -142,7 +147,9 @@ def map_state_dict(state: Mapping[str, Tensor], layout: Layout) -> tuple[dict[st
             mapped = layout.map_module(path)
             site = site_of(mapped) if mapped else None
             if site is None:
-                problems.append(f"a shift/pool wrapper at {path!r} (in {key!r}) sits where {layout.name} has none")
+                problems.append(
+                    f"a shift/pool wrapper at {path!r} (in {key!r}) sits where {layout.name} has none"
+                )
             elif site[0] == "pool":
                 pooled.add(site[1])
             else:
@@ -151,7 +158,7 @@ def map_state_dict(state: Mapping[str, Tensor], layout: Layout) -> tuple[dict[st
 
 
 def model_shift_sites(backbone: nn.Module) -> ShiftSites:
-    """Where our backbone shifts and pools, read from the pre-hooks its TemporalShift/TemporalPool attached."""
+    """Where our backbone shifts and pools, read from the pre-hooks of its TemporalShift/TemporalPool."""
     from tsmdet.ops.temporal_pool import TemporalPool
     from tsmdet.ops.temporal_shift import TemporalShift
 
@@ -188,9 +195,14 @@ def check_against_model(
         for block in sorted(set(sites.blocks) | set(ours.blocks)):
             theirs_place, our_place = sites.blocks.get(block), ours.blocks.get(block)
             if theirs_place != our_place:
-                problems.append(f"shift at backbone.{block}: checkpoint {theirs_place or 'none'} vs model {our_place or 'none'}")
+                problems.append(
+                    f"shift at backbone.{block}: checkpoint {theirs_place or 'none'} "
+                    f"vs model {our_place or 'none'}"
+                )
         if sites.pooled != ours.pooled:
-            problems.append(f"temporal pool before: checkpoint {sorted(sites.pooled)} vs model {sorted(ours.pooled)}")
+            problems.append(
+                f"temporal pool before: checkpoint {sorted(sites.pooled)} vs model {sorted(ours.pooled)}"
+            )
     if problems:
         raise ConversionError(f"the converted checkpoint does not fit {what}", problems)
 
@@ -202,5 +214,3 @@ def cast_like(state: Mapping[str, Tensor], model: nn.Module) -> dict[str, Tensor
         k: v.to(expected[k].dtype) if k in expected and v.is_floating_point() else v.clone()
         for k, v in state.items()
     }
-
-

@@ -1,4 +1,4 @@
-"""Layouts of MMAction2 1.x TSM checkpoints (``Recognizer2D`` + ``ResNetTSM`` / ``MobileNetV2TSM`` + ``TSMHead``).
+"""Layouts of MMAction2 1.x TSM checkpoints (Recognizer2D: ResNetTSM / MobileNetV2TSM, TSMHead).
 
 An mmengine checkpoint ``{'meta', 'state_dict', ...}``: ``backbone.*`` uses mmcv
 ``ConvModule`` naming (``conv1.conv``, ``conv1.bn``; ``downsample.conv/bn``),
@@ -6,6 +6,7 @@ the shift wraps ``convK.conv`` as ``.net``; the head is ``cls_head.fc_cls``
 (the same name as ours). ``meta`` holds the training config as text, from
 which ``num_segments`` and ``shift_div`` are read.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,7 +68,7 @@ LAYOUTS = (MMACTION2_RESNET, MMACTION2_MOBILENET_V2)
 
 
 def settings_from_meta(extra: dict) -> dict:
-    """``num_segments`` / ``shift_div`` / ``average_clips`` from the config text mmengine stores in ``meta``."""
+    """``num_segments`` / ``shift_div`` / ``average_clips`` from the config text stored in ``meta``."""
     meta = extra.get("meta") or {}
     text = meta.get("cfg") or meta.get("config") or ""
     if not isinstance(text, str):

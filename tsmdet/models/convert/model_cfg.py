@@ -5,6 +5,7 @@ where the source shifted is in its wrappers (:class:`ShiftSites`); only
 ``num_segments`` and ``shift_div`` must come from elsewhere (file name, stored
 config, or the paper's defaults 8 / 8 with a warning).
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,18 +31,25 @@ def _resnet_backbone(state: Mapping[str, Tensor], sites: ShiftSites) -> dict:
     stage_blocks = tuple(len(blocks_per_stage[s]) for s in sorted(blocks_per_stage))
     bottleneck = any(".conv3." in k for k in state)
     depth = next(
-        (d for d, (block, blocks) in ResNet.arch_settings.items()
-         if tuple(blocks) == stage_blocks and (block.__name__ == "Bottleneck") == bottleneck),
+        (
+            d
+            for d, (block, blocks) in ResNet.arch_settings.items()
+            if tuple(blocks) == stage_blocks and (block.__name__ == "Bottleneck") == bottleneck
+        ),
         None,
     )
     if depth is None:
-        raise ConversionError("cannot tell the ResNet depth", [f"stage blocks {stage_blocks}, bottleneck={bottleneck}"])
+        raise ConversionError(
+            "cannot tell the ResNet depth", [f"stage blocks {stage_blocks}, bottleneck={bottleneck}"]
+        )
     places = set(sites.blocks.values())
     if len(places) > 1:
         raise ConversionError("mixed shift places", [f"{b}: {p}" for b, p in sorted(sites.blocks.items())])
     shift_place = places.pop() if places else "blockres"
-    stages = sorted({int(b.split(".")[0][len("layer"):]) - 1 for b in sites.blocks})
-    every = next((e for e in (1, 2, 3, 4) if _resnet_sites(stage_blocks, stages, e) == set(sites.blocks)), None)
+    stages = sorted({int(b.split(".")[0][len("layer") :]) - 1 for b in sites.blocks})
+    every = next(
+        (e for e in (1, 2, 3, 4) if _resnet_sites(stage_blocks, stages, e) == set(sites.blocks)), None
+    )
     if every is None:
         raise ConversionError("the shifted blocks follow no shift_every pattern", sorted(sites.blocks))
     return dict(
@@ -78,7 +86,11 @@ def recognizer_cfg(arch: str, state: Mapping[str, Tensor], sites: ShiftSites, se
         raise ConversionError("the checkpoint has no classifier", ["no key maps to cls_head.fc_cls.weight"])
     for key, value in DEFAULTS.items():
         if key not in settings:
-            logger.warning("%s is not recorded in the checkpoint or its file name; assuming %s (pass --config to set it)", key, value)
+            logger.warning(
+                "%s is not recorded in the checkpoint or its file name; assuming %s (set it with --config)",
+                key,
+                value,
+            )
     backbone = _resnet_backbone(state, sites) if arch == "resnet" else _mobilenet_backbone(sites)
     backbone.update(
         num_segments=settings.get("num_segments", DEFAULTS["num_segments"]),

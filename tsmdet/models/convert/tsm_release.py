@@ -9,6 +9,7 @@ trained with dropout, else the backbone's own last layer (``base_model.fc`` /
 (``TSM_kinetics_RGB_resnet50_shift8_blockres_avg_segment8_e50.pth``), the only
 place ``num_segments`` and ``shift_div`` are recorded.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ TSM_RESNET = Layout(
 
 
 def _mobilenet_v2_blocks() -> list[tuple[int, int, bool]]:
-    """``features`` index 1.. -> (mmdet stage index 1-based, block index, has expand conv), from mmdet's own table."""
+    """``features`` index 1.. -> (mmdet stage, 1-based; block index; has expand conv), from mmdet's table."""
     from mmdet.models.backbones import MobileNetV2
 
     table = []
@@ -46,8 +47,14 @@ def _mobilenet_v2_blocks() -> list[tuple[int, int, bool]]:
 
 
 # Position in the release's ``conv`` Sequential -> mmdet InvertedResidual ConvModule + part.
-_EXPANDED = {0: "expand_conv.conv", 1: "expand_conv.bn", 3: "depthwise_conv.conv", 4: "depthwise_conv.bn",
-             6: "linear_conv.conv", 7: "linear_conv.bn"}
+_EXPANDED = {
+    0: "expand_conv.conv",
+    1: "expand_conv.bn",
+    3: "depthwise_conv.conv",
+    4: "depthwise_conv.bn",
+    6: "linear_conv.conv",
+    7: "linear_conv.bn",
+}
 _NOT_EXPANDED = {0: "depthwise_conv.conv", 1: "depthwise_conv.bn", 3: "linear_conv.conv", 4: "linear_conv.bn"}
 _PART = {0: "conv", 1: "bn"}
 
@@ -61,7 +68,7 @@ def map_features_path(path: str, prefix: str = "base_model.") -> str | None:
     """
     if not path.startswith(prefix):
         return None
-    m = re.fullmatch(r"features\.(\d+)(?:\.(conv)\.(\d+)|\.(\d+))?", path[len(prefix):])
+    m = re.fullmatch(r"features\.(\d+)(?:\.(conv)\.(\d+)|\.(\d+))?", path[len(prefix) :])
     if m is None:
         return None
     index, in_block, conv_pos, plain_pos = int(m[1]), m[2], m[3], m[4]

@@ -6,6 +6,7 @@ the optional BGR->RGB flip (frames arrive in BGR, as OpenCV decodes them).
 Normalising here, on the device, keeps the data workers cheap and the dataset
 free of model choices.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,9 +23,9 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 @MODELS.register_module()
 class ActionDataPreprocessor(BaseDataPreprocessor):
     """Args:
-        mean: per-channel mean, 0..255, in the network's channel order.
-        std: per-channel std, 0..255.
-        bgr_to_rgb: flip the input's channel order (BGR frames -> an RGB-trained network).
+    mean: per-channel mean, 0..255, in the network's channel order.
+    std: per-channel std, 0..255.
+    bgr_to_rgb: flip the input's channel order (BGR frames -> an RGB-trained network).
     """
 
     def __init__(
@@ -39,8 +40,12 @@ class ActionDataPreprocessor(BaseDataPreprocessor):
         if any(s <= 0 for s in std):
             raise ValueError(f"std must be positive, got {list(std)}")
         self.bgr_to_rgb = bgr_to_rgb
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=torch.float32).view(1, 1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor(std, dtype=torch.float32).view(1, 1, 3, 1, 1), persistent=False
+        )
 
     def normalize(self, inputs: Tensor) -> Tensor:
         """``(N, V*T, 3, H, W)`` any dtype (0..255) -> normalised float32."""
@@ -52,12 +57,14 @@ class ActionDataPreprocessor(BaseDataPreprocessor):
         return (x - self.mean) / self.std
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """``data['inputs']``: a list of ``(V*T, 3, H, W)`` tensors (one per video) or a stacked 5-D tensor."""
+        """``data['inputs']``: a list of ``(V*T, 3, H, W)`` tensors (one per video) or a 5-D tensor."""
         data = self.cast_data(data)  # to the model's device
         inputs = data["inputs"]
         if isinstance(inputs, (list, tuple)):
             shapes = {tuple(x.shape) for x in inputs}
             if len(shapes) != 1:
-                raise ValueError(f"all clips of a batch must have one shape (V*T, 3, H, W); got {sorted(shapes)}")
+                raise ValueError(
+                    f"all clips of a batch must have one shape (V*T, 3, H, W); got {sorted(shapes)}"
+                )
             inputs = torch.stack(list(inputs))  # (N, V*T, 3, H, W)
         return dict(inputs=self.normalize(inputs), data_samples=data.get("data_samples"))

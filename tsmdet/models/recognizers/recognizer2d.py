@@ -6,6 +6,7 @@ pooling, the linear layer and both averages; the data preprocessor owns
 normalisation. Any piece is swapped in a config without touching the others
 (a TSN twin is the same recognizer with a backbone that does not shift).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,13 +24,13 @@ from .tsm_head import TSMHead
 @MODELS.register_module()
 class Recognizer2D(BaseModel):
     """Args:
-        backbone: config of a 2D backbone returning a tuple of feature maps (the
-            last one feeds the head); a TSM backbone's ``num_segments`` is T.
-        cls_head: config of a :class:`TSMHead`.
-        data_preprocessor: config of an ``ActionDataPreprocessor`` (default: ImageNet
-            mean/std, BGR->RGB).
-        train_cfg, test_cfg: accepted for OpenMMLab config compatibility; unused.
-        init_cfg: mmengine init config (e.g. ``Pretrained`` for the whole recognizer).
+    backbone: config of a 2D backbone returning a tuple of feature maps (the
+        last one feeds the head); a TSM backbone's ``num_segments`` is T.
+    cls_head: config of a :class:`TSMHead`.
+    data_preprocessor: config of an ``ActionDataPreprocessor`` (default: ImageNet
+        mean/std, BGR->RGB).
+    train_cfg, test_cfg: accepted for OpenMMLab config compatibility; unused.
+    init_cfg: mmengine init config (e.g. ``Pretrained`` for the whole recognizer).
     """
 
     def __init__(
@@ -53,9 +54,13 @@ class Recognizer2D(BaseModel):
         backbone_t = getattr(self.backbone, "num_segments", None)
         head_t = self.cls_head.num_segments
         if backbone_t is not None and head_t is not None and backbone_t != head_t:
-            raise ValueError(f"backbone num_segments={backbone_t} and cls_head num_segments={head_t} disagree")
+            raise ValueError(
+                f"backbone num_segments={backbone_t} and cls_head num_segments={head_t} disagree"
+            )
         if backbone_t is None and head_t is None:
-            raise ValueError("set num_segments on the backbone (a TSM backbone) or on cls_head (a plain 2D backbone)")
+            raise ValueError(
+                "set num_segments on the backbone (a TSM backbone) or on cls_head (a plain 2D backbone)"
+            )
         self.num_segments: int = backbone_t if backbone_t is not None else head_t
 
     def clip_logits(self, inputs: Tensor) -> tuple[Tensor, int]:

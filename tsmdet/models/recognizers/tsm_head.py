@@ -13,6 +13,7 @@ The two give different scores (and sometimes a different top-1) on multi-view
 testing; with one view they agree. Parameter names follow MMAction2
 (``fc_cls``), so MMAction2 checkpoints map one-to-one.
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,16 +28,16 @@ AVERAGE_CLIPS = ("score", "prob")
 @MODELS.register_module()
 class TSMHead(BaseModule):
     """Args:
-        num_classes: number of classes K.
-        in_channels: channels of the backbone's last feature map (2048 for R50, 1280 for MobileNetV2).
-        num_segments: frames per clip T, needed only when the backbone does not
-            say (a plain 2D backbone for a TSN twin); a TSM backbone's own
-            ``num_segments`` wins and must agree if both are given.
-        dropout_ratio: dropout before the linear layer (TSM: 0.5 for K400/Something; 0.8 in some recipes).
-        init_std: std of the normal init of ``fc_cls.weight`` (TSM: 0.001); bias starts at 0.
-        average_clips: ``'score'`` or ``'prob'`` (module docstring).
-        label_smooth_eps: label smoothing of the cross entropy (0 = off).
-        init_cfg: mmengine init config; the default is the normal init above.
+    num_classes: number of classes K.
+    in_channels: channels of the backbone's last feature map (2048 for R50, 1280 for MobileNetV2).
+    num_segments: frames per clip T, needed only when the backbone does not
+        say (a plain 2D backbone for a TSN twin); a TSM backbone's own
+        ``num_segments`` wins and must agree if both are given.
+    dropout_ratio: dropout before the linear layer (TSM: 0.5 for K400/Something; 0.8 in some recipes).
+    init_std: std of the normal init of ``fc_cls.weight`` (TSM: 0.001); bias starts at 0.
+    average_clips: ``'score'`` or ``'prob'`` (module docstring).
+    label_smooth_eps: label smoothing of the cross entropy (0 = off).
+    init_cfg: mmengine init config; the default is the normal init above.
     """
 
     def __init__(
@@ -83,14 +84,17 @@ class TSMHead(BaseModule):
         return logits.reshape(num_clips, -1, self.num_classes).mean(dim=1)  # (N*V, K): consensus on logits
 
     def average_views(self, clip_logits: Tensor, num_views: int) -> Tensor:
-        """``(N*V, K)`` clip logits -> ``(N, K)`` class scores: mean logits (``'score'``) or mean probabilities (``'prob'``)."""
+        """``(N*V, K)`` clip logits -> ``(N, K)`` class scores.
+
+        Mean logits for ``'score'``, mean probabilities for ``'prob'``.
+        """
         views = clip_logits.reshape(-1, num_views, self.num_classes)  # (N, V, K)
         if self.average_clips == "prob":
             return views.softmax(dim=-1).mean(dim=1)
         return views.mean(dim=1)
 
     def scores_to_probs(self, scores: Tensor) -> Tensor:
-        """What :meth:`average_views` returned -> class probabilities (already probabilities for ``'prob'``)."""
+        """:meth:`average_views` output -> class probabilities (already probabilities for ``'prob'``)."""
         return scores if self.average_clips == "prob" else scores.softmax(dim=-1)
 
     def loss(self, clip_logits: Tensor, num_views: int, labels: Tensor) -> dict[str, Tensor]:
