@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="final NMS IoU threshold (default: test_cfg)")
     parser.add_argument("--pre-nms-top-k", type=int, default=None, metavar="K",
                         help="candidates per FPN level before NMS (default: test_cfg nms_pre)")
+    parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
+                        help="fp16: learned layers in fp16, box decoding and NMS kept fp32 (inputs and "
+                             "outputs stay fp32); default fp32")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the onnxruntime-vs-PyTorch comparison")
     parser.add_argument("--trust-checkpoint", action="store_true",
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             args.config, args.checkpoint, args.out, input_size=args.input_size,
             dynamic_batch=args.dynamic_batch,
             score_thr=args.score_thr, max_det=args.max_det, nms_iou=args.nms_iou,
-            pre_nms_top_k=args.pre_nms_top_k, verify=not args.no_verify,
+            pre_nms_top_k=args.pre_nms_top_k, verify=not args.no_verify, precision=args.precision,
         )
     except (UnsupportedOperatorError, ExportVerificationError, NotImplementedError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -55,6 +55,17 @@ class DeployDetector(nn.Module):
             feats = self.neck(feats)
         return (*self.head(feats), *new_states)
 
+    def fp16_scopes(self) -> tuple[str, ...]:
+        """Module paths of the learned layers, computed in fp16 by an fp16 export (tsmdet.deploy.fp16).
+
+        Everything else (normalisation, top-k, box decoding, class-offset NMS, RoIAlign) is the
+        fp32 island: those are the steps whose coordinates fp16 cannot hold.
+        """
+        scopes = ["backbone", *(["neck"] if self.neck is not None else [])]
+        if isinstance(self.head, TwoStageDeployHead):
+            return (*scopes, "head.rpn.candidates.head", "head.roi.bbox_head")
+        return (*scopes, "head.candidates.head")
+
 
 def _nms_settings(nms_cfg: dict, where: str) -> tuple[float, bool]:
     """(iou_threshold, class_agnostic) of an mmdet ``nms=dict(type='nms', ...)`` test config."""

@@ -8,8 +8,10 @@ cannot import, and compare onnxruntime with torch on a random frame sequence.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,13 +23,18 @@ from torch import nn
 from ..runtime.meta import META_KEY, ModelMeta
 from ..runtime.preprocess import Preprocess
 from .deploy_model import DETECTION_OUTPUTS, DeployDetector, build_deploy_model
+from .fp16 import convert_to_fp16
 from .onnx_utils import export_online
 from .trt_ops import check_trt_compatible
 from .verify import VerifyReport, verify_onnx
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DETECTION_OUTPUTS", "DeployDetector", "build_deploy_model", "export_deploy_model", "export_onnx",
+PRECISIONS = ("fp32", "fp16")
+# an fp16 graph against the fp32 torch module: float16 rounding, not float error, sets the bar
+FP16_TOLERANCES = dict(state_atol=5e-2, score_atol=5e-2, unmatched_frac=0.25, iou_thr=0.9, box_atol=0.5)
+
+__all__ = ["DETECTION_OUTPUTS", "PRECISIONS", "DeployDetector", "build_deploy_model", "export_deploy_model", "export_onnx",
            "write_metadata"]
 
 
@@ -43,11 +50,31 @@ def write_metadata(path: str | os.PathLike, meta: ModelMeta) -> None:
 
 def export_deploy_model(
     deploy: DeployDetector, meta: ModelMeta, out: str | os.PathLike, verify: bool = True,
-    verify_frames: int = 8,
+    verify_frames: int = 8, precision: str = "fp32",
 ) -> VerifyReport | None:
-    """Export ``deploy`` to ``out`` with ``meta``, check the ops for TensorRT, verify on onnxruntime."""
+    """Export ``deploy`` to ``out`` with ``meta``, check the ops for TensorRT, verify on onnxruntime.
+
+    ``precision='fp16'`` exports and verifies the fp32 graph first, then converts its learned
+    layers to fp16 with decoding and NMS kept in an fp32 island (:mod:`tsmdet.deploy.fp16`) and
+    checks the fp16 file against torch with fp16 tolerances; the metadata records the precision.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if precision == "fp16":
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            fp32_path = Path(tmp) / "fp32.onnx"
+            export_deploy_model(deploy, meta, fp32_path, verify=verify, verify_frames=verify_frames)
+            meta = dataclasses.replace(meta, precision="fp16")
+            model = convert_to_fp16(onnx.load(str(fp32_path)), deploy.fp16_scopes())
+            onnx.save(model, str(out))
+        write_metadata(out, meta)
+        check_trt_compatible(out)
+        if not verify:
+            return None
+        batch = 2 if meta.batch_size == -1 else 1
+        return verify_onnx(deploy, out, meta, num_frames=verify_frames, batch=batch, **FP16_TOLERANCES)
     dynamic = meta.batch_size == -1
     batch = 2 if dynamic else 1  # trace with 2 so nothing specialises on a batch of one
     param = next(deploy.parameters())
@@ -204,7 +231,7 @@ def export_onnx(
     config_path: str | os.PathLike, checkpoint: str | os.PathLike, out: str | os.PathLike,
     input_size: tuple[int, int] | None = None, dynamic_batch: bool = False, score_thr: float | None = None,
     max_det: int | None = None, nms_iou: float | None = None, pre_nms_top_k: int | None = None,
-    verify: bool = True,
+    verify: bool = True, precision: str = "fp32",
 ) -> tuple[ModelMeta, VerifyReport | None]:
     """Export the model of ``config_path`` with ``checkpoint`` to ``out`` (see :func:`load_deploy_model`).
 
@@ -213,4 +240,5 @@ def export_onnx(
     """
     deploy, meta = load_deploy_model(config_path, checkpoint, input_size, dynamic_batch, score_thr, max_det,
                                      nms_iou, pre_nms_top_k)
-    return meta, export_deploy_model(deploy, meta, out, verify=verify)
+    report = export_deploy_model(deploy, meta, out, verify=verify, precision=precision)
+    return dataclasses.replace(meta, precision=precision), report

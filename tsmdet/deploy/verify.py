@@ -110,12 +110,13 @@ class VerifyReport:
 def verify_onnx(
     module: nn.Module, onnx_path: str | Path, meta: ModelMeta, num_frames: int = 8, batch: int = 1,
     seed: int = 0, state_atol: float = 1e-3, score_atol: float = 1e-3, unmatched_frac: float = 0.01,
+    iou_thr: float = 0.99, box_atol: float = 0.05,
 ) -> VerifyReport:
     """Run ``num_frames`` random frames through both, states fed back; raise if they disagree.
 
     Fails on a state difference above ``state_atol`` (relative to the state magnitude,
     at least 1), a matched score difference above ``score_atol``, or more than
-    ``unmatched_frac`` of the detections without a counterpart (same label, IoU > 0.99).
+    ``unmatched_frac`` of the detections without a counterpart (same label, IoU > ``iou_thr``).
     A few unmatched ones are float error, not a broken export: two candidates whose
     scores differ by less than it can swap at the K-th row or at an NMS decision.
     """
@@ -139,7 +140,7 @@ def verify_onnx(
             scale = max(1.0, float(np.abs(ref).max()))
             max_state_diff = max(max_state_diff, float(np.abs(ref - got).max()) / scale)
         for i in range(batch):
-            match = match + pair_detections(valid_rows(torch_out, i), valid_rows(onnx_out, i))
+            match = match + pair_detections(valid_rows(torch_out, i), valid_rows(onnx_out, i), iou_thr, box_atol)
         states_t = [torch.from_numpy(s).to(device) for s in torch_out[n_out:]]
         states_o = onnx_out[n_out:]
     report = VerifyReport(num_frames, max_state_diff, match)
