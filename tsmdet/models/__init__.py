@@ -8,4 +8,4 @@ from .backbones import TSMMobileNetV2, TSMResNet
 from .detectors import OnlineVideoDetector
 from .recognizers import ActionDataPreprocessor, Recognizer2D, TSMHead
 
-__all__ = ["OnlineVideoDetector", "TSMMobileNetV2", "TSMResNet"]
+__all__ = ["ActionDataPreprocessor", "OnlineVideoDetector", "Recognizer2D", "TSMHead", "TSMMobileNetV2", "TSMResNet"]
