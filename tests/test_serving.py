@@ -22,6 +22,7 @@ import pytest
 from serving_fixtures import (  # noqa: F401  (fixtures)
     TTL_S,
     toy_onnx,
+    toy_recognizer_onnx,
     toy_static_onnx,
     triton_install,
     triton_server,
@@ -117,6 +118,26 @@ def test_static_batch_graph_serves_streams_one_call_each(triton_server, toy_stat
     for s in range(3):
         want = local_run(toy_static_onnx, frames[s])
         assert got[s] and all(same(g, w) for g, w in zip(got[s], want)), f"stream {s}"
+
+
+def test_recognizer_is_served_by_the_same_repository_code(triton_server, toy_recognizer_onnx):  # noqa: F811
+    from tsmdet.runtime import Classification
+
+    frames = {s: video_frames(seed=30 + s, n=6) for s in range(2)}
+    with TritonEngine(triton_server.grpc_url, model_name="toy_rec", num_streams=2) as engine:
+        got = [engine.infer([frames[0][t], frames[1][t]], [0, 1]) for t in range(6)]
+    for s in range(2):
+        local = OnnxEngine(toy_recognizer_onnx, num_streams=1, intra_op_threads=1)
+        local.reset(0)
+        want = [local.infer([f], [0])[0] for f in frames[s]]
+        for t in range(6):
+            assert isinstance(got[t][s], Classification)
+            np.testing.assert_allclose(got[t][s].scores, want[t].scores, atol=1e-6)
+    stateless = OnnxEngine(toy_recognizer_onnx, num_streams=1)
+    first = stateless.infer([frames[0][3]], [0])[
+        0
+    ]  # frame 3 from zero caches differs from the stream's frame 3
+    assert not np.allclose(first.scores, got[3][0].scores, atol=1e-6)
 
 
 def test_start_mid_stream_resets_the_caches(triton_server, toy_onnx):  # noqa: F811
