@@ -34,6 +34,8 @@ class OnlineVideoDetector(BaseDetector):
         super().__init__(data_preprocessor=inner.data_preprocessor, init_cfg=init_cfg)
         self.detector = inner
         self.test_mode = test_mode
+        # The one stream mmengine's test loop feeds frame by frame (predict has no way to take state):
+        # reset at every is_video_start. Deployment paths pass state explicitly (tsmdet.deploy, runtime).
         self._state: tuple[Tensor, ...] | None = None
         backbone = inner.backbone
         self.supports_online = hasattr(backbone, "init_state")
