@@ -255,7 +255,8 @@ def build_deploy_model(
         score_thr=settings["score_thr"],
         model_name=model_name,
         extra={"detector": type(detector).__name__, "backbone": type(backbone).__name__,
-               "opset": OPSET, "exporter": "torchscript", **{k: v for k, v in settings.items()
+               "opset": OPSET, "exporter": "torchscript", "learned_scopes": list(deploy.fp16_scopes()),
+               **{k: v for k, v in settings.items()
                                                               if k not in ("max_det", "score_thr")}},
     )
     return deploy, meta
