@@ -28,6 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--method", choices=("minmax", "entropy", "percentile"), default="minmax",
                         help="calibration method (default: minmax)")
     parser.add_argument("--frames", type=int, default=64, help="calibration frames (default: 64)")
+    parser.add_argument("--asymmetric", action="store_true",
+                        help="uint8 asymmetric activations: onnxruntime's fastest x86 CPU path, not for TensorRT "
+                             "(default: symmetric int8, zero point 0, as TensorRT needs)")
     parser.add_argument("--speed-frames", type=int, default=0, metavar="N",
                         help="after quantizing, time fp32 vs int8 on N calibration frames (default: off)")
     return parser.parse_args(argv)
@@ -45,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from tsmdet.deploy.quantize import compare_speed, quantize_int8
 
     try:
-        report = quantize_int8(args.model, args.calib, args.out, method=args.method, frames=args.frames)
+        report = quantize_int8(args.model, args.calib, args.out, method=args.method, frames=args.frames,
+                               symmetric=not args.asymmetric)
     except ValueError as err:
         print(f"error: {args.model}: {err}", file=sys.stderr)
         return 2

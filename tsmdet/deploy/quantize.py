@@ -88,7 +88,7 @@ class QuantizeReport:
 
 
 def quantize_int8(model: str | Path, calib: str | Path, out: str | Path, method: str = "minmax",
-                  frames: int = 64, per_channel: bool = True) -> QuantizeReport:
+                  frames: int = 64, per_channel: bool = True, symmetric: bool = True) -> QuantizeReport:
     """Write the QDQ int8 model of the fp32 export ``model`` to ``out``; calibrate on ``calib``.
 
     Args:
@@ -97,6 +97,8 @@ def quantize_int8(model: str | Path, calib: str | Path, out: str | Path, method:
         calib: a video file or an image folder, read in order as one stream.
         method: 'minmax', 'entropy' or 'percentile' (onnxruntime's calibrators).
         frames: calibration frames (the first N of ``calib``).
+        symmetric: int8 activations with zero point 0 (TensorRT's explicit quantization);
+            False gives uint8 asymmetric activations, onnxruntime's fastest x86 CPU path (U8S8).
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -115,26 +117,27 @@ def quantize_int8(model: str | Path, calib: str | Path, out: str | Path, method:
     t0 = time.perf_counter()
     quantize_static(
         str(model), str(out), reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, nodes_to_exclude=exclude,
-        calibrate_method=calibrate,
-        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},  # TensorRT: zero points 0
+        activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8, weight_type=QuantType.QInt8,
+        nodes_to_exclude=exclude, calibrate_method=calibrate,
+        extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},  # TensorRT: zero points 0
     )
     if reader.frames_read == 0:
         raise ValueError(f"calibration source {calib} yielded no frames")
     quantized = onnx.load(str(out))
     num_q = sum(1 for n in quantized.graph.node if n.op_type == "QuantizeLinear")
-    _write_meta(quantized, meta, method, reader.frames_read, per_channel)
+    _write_meta(quantized, meta, method, reader.frames_read, per_channel, symmetric)
     onnx.save(quantized, str(out))
     logger.info("int8 (%s, %d frames, %.1f s): %d QuantizeLinear nodes, %d nodes kept fp32 -> %s", method,
                 reader.frames_read, time.perf_counter() - t0, num_q, len(exclude), out)
     return QuantizeReport(out, method, reader.frames_read, num_q, len(exclude))
 
 
-def _write_meta(model: onnx.ModelProto, meta: ModelMeta, method: str, frames: int, per_channel: bool) -> None:
+def _write_meta(model: onnx.ModelProto, meta: ModelMeta, method: str, frames: int, per_channel: bool,
+                symmetric: bool) -> None:
     import dataclasses
 
     extra = {**meta.extra, "quantization": {"format": "QDQ", "method": method, "calibration_frames": frames,
-                                            "per_channel": per_channel, "symmetric": True}}
+                                            "per_channel": per_channel, "symmetric_activations": symmetric}}
     new = dataclasses.replace(meta, precision="int8", extra=extra)
     for prop in [p for p in model.metadata_props if p.key == META_KEY]:
         model.metadata_props.remove(prop)
