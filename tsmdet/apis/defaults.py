@@ -10,6 +10,7 @@ export needs it, so an onnxruntime/TensorRT-only machine can still run a given m
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -17,21 +18,36 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "synthetic" / "faster_rcnn_r18_tsm.py"
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "synthetic_faster_rcnn_r18_tsm.pth"
-OUTPUTS = REPO_ROOT / "outputs"
+OUTPUTS = REPO_ROOT / "outputs"  # what a user asks the tools to write, by default (git-ignored)
 
 
-def default_video(path: Path = OUTPUTS / "demo" / "synthetic_sample.mp4", frames: int = 96) -> Path:
-    """The sample video (96 frames, 160x120, synthetic seed 0), rendered once."""
+def cache_dir() -> Path:
+    """Where derived built-in artifacts go (the exported ONNX, the rendered sample video): never the
+    working tree, so tests and first runs leave ``git status`` clean. ``$TSMDET_CACHE``, else
+    ``$XDG_CACHE_HOME/tsmdet``, else ``~/.cache/tsmdet``."""
+    if os.environ.get("TSMDET_CACHE"):
+        return Path(os.environ["TSMDET_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tsmdet"
+
+
+def default_video(path: Path | None = None, frames: int = 96) -> Path:
+    """The sample video (96 frames, 160x120, synthetic seed 0), rendered once into the cache."""
+    path = path or cache_dir() / "samples" / "synthetic_sample.mp4"
     if not path.is_file():
         from tsmdet.datasets.synthetic import write_sample_video
 
         logger.info("rendering the sample video %s (first run)", path)
-        write_sample_video(path, seed=0, index=0, frames=frames)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")  # concurrent first runs
+        write_sample_video(tmp, seed=0, index=0, frames=frames)
+        os.replace(tmp, path)
     return path
 
 
-def default_onnx(path: Path = OUTPUTS / "models" / "synthetic_faster_rcnn_r18_tsm.onnx") -> Path:
-    """The shipped checkpoint as ONNX; exported on first use and whenever the checkpoint is newer."""
+def default_onnx(path: Path | None = None) -> Path:
+    """The shipped checkpoint as ONNX in the cache; exported on first use and whenever the checkpoint is newer."""
+    path = path or cache_dir() / "models" / "synthetic_faster_rcnn_r18_tsm.onnx"
     if not DEFAULT_CHECKPOINT.is_file():
         raise FileNotFoundError(f"the shipped checkpoint is missing: {DEFAULT_CHECKPOINT}")
     if not path.is_file() or path.stat().st_mtime < DEFAULT_CHECKPOINT.stat().st_mtime:
@@ -39,5 +55,7 @@ def default_onnx(path: Path = OUTPUTS / "models" / "synthetic_faster_rcnn_r18_ts
 
         logger.info("exporting %s to %s (first run)", DEFAULT_CHECKPOINT.name, path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(DEFAULT_CONFIG, DEFAULT_CHECKPOINT, path)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")  # concurrent first runs
+        export_onnx(DEFAULT_CONFIG, DEFAULT_CHECKPOINT, tmp)
+        os.replace(tmp, path)
     return path

@@ -23,6 +23,7 @@ Graph contract (batch ``B`` = number of stream slots in one call):
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 
 from .preprocess import Preprocess
@@ -103,12 +104,44 @@ class ModelMeta:
         return cls(**raw)
 
 
-def read_onnx_meta(path: str) -> ModelMeta:
-    """Read the metadata of an exported ONNX file without loading weights into a session."""
-    import onnx  # local: onnx is only needed by the onnx backend and tools
+def read_onnx_meta(path: str, task: str | None = None) -> ModelMeta:
+    """Read the metadata of an exported ONNX file without loading weights into a session.
 
-    model = onnx.load(path, load_external_data=False)
-    for prop in model.metadata_props:
-        if prop.key == META_KEY:
-            return ModelMeta.from_json(prop.value)
-    raise ValueError(f"{path}: no '{META_KEY}' metadata; was it exported by tools/export_onnx.py?")
+    Every way the file can be unusable raises :class:`~tsmdet.runtime.errors.ModelFileError`
+    naming the file: missing, not ONNX (or truncated), no tsmdet metadata, unreadable metadata,
+    an unknown task, or a task other than ``task`` when one is asked for.
+    """
+    import onnx  # local: onnx is only needed by the onnx backend and tools
+    from google.protobuf.message import DecodeError
+
+    from .errors import ModelFileError
+
+    known_tasks = ("detection", "recognition")  # runtime/tasks.py TASKS (not imported: it imports this module)
+
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{path}: no such model file")
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except (DecodeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(
+            f"{path}: not an ONNX model, or a truncated one ({_first_line(exc)})"
+        ) from None
+    if not model.graph.node and not model.graph.input:
+        raise ModelFileError(f"{path}: not an ONNX model (no graph in it), or a truncated one")
+    text = next((prop.value for prop in model.metadata_props if prop.key == META_KEY), None)
+    if text is None:
+        raise ModelFileError(f"{path}: no '{META_KEY}' metadata; was it exported by tools/export_onnx.py?")
+    try:
+        meta = ModelMeta.from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{path}: unreadable '{META_KEY}' metadata ({exc})") from None
+    if meta.task not in known_tasks:
+        raise ModelFileError(f"{path}: unknown task {meta.task!r} in its metadata (known: {', '.join(known_tasks)})")
+    if task is not None and meta.task != task:
+        raise ModelFileError(f"{path}: a {meta.task} model, but a {task} model was asked for")
+    return meta
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -104,7 +104,8 @@ class TrtEngine(Engine):
         self._runtime = trt.Runtime(self._trt_logger)
         self._engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self._engine is None:
-            raise RuntimeError(
+            from .errors import ModelFileError  # noqa: PLC0415  (one line, issue 13: exit 2, no traceback)
+            raise ModelFileError(
                 f"{engine_path}: TensorRT {trt.__version__} could not deserialise it; engines are tied "
                 "to the GPU and TensorRT version they were built with, rebuild it here with "
                 "tools/build_engine.py"

@@ -25,14 +25,15 @@ import cv2
 from tsmdet.runtime.results import Result
 from tsmdet.streaming.render import renderer_for
 from tsmdet.streaming.sources import Frame
+from tsmdet.utils.cli import InputError
 
 logger = logging.getLogger(__name__)
 
 _ESC = 27
 
 
-class SinkError(RuntimeError):
-    """A sink that cannot be opened or written; the message says which and why."""
+class SinkError(InputError, RuntimeError):
+    """A sink that cannot be opened or written; the message says which and why (exit code 2)."""
 
 
 class Sink(ABC):
@@ -79,6 +80,8 @@ class JsonlSink(Sink):
 
     ``{"frame": i, "time": t, "detections": [{"box", "score", "label", "class"}], "restart": bool}`` for
     detectors; recognizers write ``"top5": [{"label", "class", "score"}]`` instead of ``"detections"``.
+    ``frame`` is the position in the source (skipped images leave a gap); frames of an image
+    folder add ``"file"``: the image's file name. Each line is written whole, then flushed.
     """
 
     def __init__(self, path: str | os.PathLike, classes: Sequence[str] = ()) -> None:
@@ -95,6 +98,8 @@ class JsonlSink(Sink):
             renderer.field: renderer.records(dets, self.classes),
             "restart": frame.source_restarted,
         }
+        if frame.name is not None:
+            record["file"] = frame.name
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
 
@@ -157,7 +162,7 @@ class VideoSink(Sink):
         return f"VideoSink({str(self.path)!r})"
 
 
-def _display_problem() -> str | None:
+def display_problem() -> str | None:
     """Why no window can be shown here, or ``None`` if one probably can."""
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
@@ -171,7 +176,7 @@ class WindowSink(Sink):
 
     def __init__(self, title: str = "tsmdet", classes: Sequence[str] = (), *, score_thr: float = 0.0) -> None:
         super().__init__()
-        problem = _display_problem()
+        problem = display_problem()
         if problem is not None:
             raise SinkError(f"cannot show a window: {problem}; write a video or JSONL instead")
         try:

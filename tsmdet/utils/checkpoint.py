@@ -17,18 +17,21 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from tsmdet.utils.cli import InputError
+
 logger = logging.getLogger(__name__)
 
 _TRUSTED: set[str] = set()
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(pickle.UnpicklingError, InputError):
     """The file holds a pickled object outside the allow-list (it could run code)."""
 
 
@@ -80,7 +83,7 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu") -> 
     """``torch.load`` with the allow-list; refuses anything else with a clear error."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"{path}: checkpoint not found")
     if os.path.realpath(path) in _TRUSTED:
         logger.warning("loading %s with full pickle (marked trusted by the user)", path)
         return torch.load(path, map_location=map_location, weights_only=False)
@@ -89,12 +92,24 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu") -> 
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
-            f"refusing to load {path}: it contains pickled objects outside tsmdet's allow-list "
-            f"(tensors, containers, numpy arrays/scalars, mmengine HistoryBuffer and its statistics methods), which could run "
-            f"arbitrary code when loaded. If you made this file or trust its source, pass "
-            f"--trust-checkpoint (or call tsmdet.utils.checkpoint.trust_checkpoint). Detail: "
-            f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"
+            f"refusing to load {path}: it holds the pickled global {disallowed_global(err)}, outside "
+            f"tsmdet's allow-list (it could run code when loaded); if you made this file or trust its "
+            f"source, pass --trust-checkpoint"
         ) from None
+
+
+_GLOBAL_RE = re.compile(r"GLOBAL\s+([\w.]+)")
+_GETATTR_RE = re.compile(r"getattr\([^)]*\) is not allowed")
+
+
+def disallowed_global(err: BaseException) -> str:
+    """The global torch's restricted unpickler refused, parsed from its message (torch 2.6+ words it
+    "Unsupported global: GLOBAL mod.name ..." or "unsupported GLOBAL mod.name whose module ...")."""
+    text = str(err)
+    match = _GLOBAL_RE.search(text) or _GETATTR_RE.search(text)
+    if match is None:
+        return "(not named by torch: " + (text.strip().splitlines() or [type(err).__name__])[-1][:120] + ")"
+    return match.group(1) if match.re is _GLOBAL_RE else match.group(0)
 
 
 def _load_from_local(filename: str, map_location: Any) -> Any:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from tsmdet.utils.cli import InputError
 
-class SourceError(RuntimeError):
-    """A source that cannot be opened; the message names the path, index or URL."""
+
+class SourceError(InputError, RuntimeError):
+    """A source that cannot be opened; the message names the path, index or URL (exit code 2)."""
 
 
 class SourceKind(enum.StrEnum):
@@ -35,6 +37,7 @@ class SourceKind(enum.StrEnum):
 
 class EndReason(enum.StrEnum):
     END_OF_STREAM = "end_of_stream"  # file or folder exhausted
+    TRUNCATED = "truncated"  # a video file ended before the frame count its container reports
     RECONNECT_FAILED = "reconnect_failed"  # live source lost and every reopen attempt failed
     CLOSED = "closed"  # the consumer closed the source before its end
     ERROR = "error"  # the reader raised; the exception is re-raised to the consumer
@@ -59,11 +62,12 @@ CaptureFactory = Callable[[str | int], Capture]
 class Frame:
     """One decoded frame as handed to the consumer."""
 
-    index: int  # position in the decoded sequence; gaps mean frames were dropped (live only)
+    index: int  # position in the source: skipped (corrupt) images and dropped live frames leave gaps
     image: np.ndarray  # (H, W, 3) BGR uint8
     timestamp: float  # seconds: media time for files and folders, wall clock (time.time()) for live
-    source_restarted: bool = False  # first frame after a live reconnect: reset the model state
+    source_restarted: bool = False  # first frame after a live reconnect (or a new loop): reset the state
     decode_ms: float = 0.0
+    name: str | None = None  # the image's file name (folders), so a line can be checked against its file
 
 
 @dataclass
@@ -73,6 +77,8 @@ class SourceStats:
     frames_read: int = 0  # decoded successfully
     frames_dropped: int = 0  # decoded, then discarded by the drop-oldest policy
     corrupt_frames: int = 0  # undecodable images skipped (image folders)
+    skipped: list[str] = field(default_factory=list)  # names of the skipped images (first 100)
+    expected_frames: int | None = None  # what a video container reports, when it does
     reconnects: int = 0  # successful reopenings of a live source
     end_reason: EndReason | None = None  # None while the source is running
     end_detail: str = ""  # human-readable why, e.g. the URL and the number of tries
@@ -96,6 +102,11 @@ class Decoded(NamedTuple):
     timestamp: float
     restarted: bool
     decode_ms: float
+    position: int | None = None  # position in the source (None: count decoded frames, as live sources do)
+    name: str | None = None  # file name (image folders)
+
+
+MAX_SKIPPED_NAMES = 100  # SourceStats.skipped stays small on a folder of broken files
 
 
 Producer = Callable[[threading.Event], Iterator[Decoded]]

@@ -37,15 +37,19 @@ def open_source(
     reconnect: ReconnectPolicy = ReconnectPolicy(),
     folder_fps: float = 30.0,
     capture_factory: CaptureFactory | None = None,
+    loop: bool = False,
 ) -> FrameSource:
     """Open a video file, image folder, camera index or rtsp/http(s) URL and start its reader.
 
     ``queue_size`` defaults to 16 for files and folders (decode ahead) and 2 for live sources
     (a deep queue only adds latency there). ``folder_fps`` gives image folders a timestamp.
     ``capture_factory`` replaces ``cv2.VideoCapture`` (tests). Raises :class:`SourceError`
-    when the source cannot be opened.
+    when the source cannot be opened. ``loop`` replays a video file endlessly (soak tests, demos;
+    each new pass is marked restarted, so the state is reset); other kinds refuse it.
     """
     kind = classify_source(spec)
+    if loop and kind is not SourceKind.VIDEO:
+        raise SourceError(f"{spec}: only a video file can be looped, this is a {kind.value} source")
     size = queue_size if queue_size is not None else (2 if kind.live else 16)
     if size < 1:
         raise ValueError(f"queue_size must be >= 1, got {size}")
@@ -57,7 +61,8 @@ def open_source(
         produce, fps = partial(read_folder, list_images(Path(spec)), folder_fps, stats), folder_fps
     elif kind is SourceKind.VIDEO:
         cap, first = open_video(spec, factory)
-        produce, fps = partial(read_video, cap, first, stats), capture_fps(cap)
+        produce = partial(read_video, spec, cap, first, stats, factory=factory, loop=loop)
+        fps = capture_fps(cap)
     else:
         target: str | int = int(spec) if kind is SourceKind.CAMERA else spec
         cap = open_live(target, factory)

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .base import Decoded, EndReason, SourceError, SourceStats
+from .base import MAX_SKIPPED_NAMES, Decoded, EndReason, SourceError, SourceStats
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,11 @@ def list_images(folder: Path) -> list[Path]:
 def read_folder(
     paths: list[Path], fps: float, stats: SourceStats, stop: threading.Event
 ) -> Iterator[Decoded]:
-    """Decode images in name order; an undecodable one is logged, counted and skipped."""
+    """Decode images in name order; an undecodable one is logged, counted and skipped.
+
+    Each frame keeps its position in the folder and its file name, so a skipped image leaves
+    a gap in the indices instead of shifting every later one.
+    """
     for position, path in enumerate(paths):
         if stop.is_set():
             return
@@ -37,9 +41,11 @@ def read_folder(
         ms = (time.perf_counter() - t0) * 1e3
         if image is None:
             stats.corrupt_frames += 1
-            logger.warning("skipping undecodable image %s", path)
+            if len(stats.skipped) < MAX_SKIPPED_NAMES:
+                stats.skipped.append(path.name)
+            logger.warning("skipping undecodable image %s (position %d in the folder)", path, position)
             continue
-        yield Decoded(image, position / fps, False, ms)
+        yield Decoded(image, position / fps, False, ms, position, path.name)
     stats.end_reason = EndReason.END_OF_STREAM
 
 

@@ -11,6 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from types import TracebackType
 
 from .base import EndReason, Frame, Producer, SourceKind, SourceStats
@@ -40,9 +41,15 @@ class FrameQueue:
         with self._cond:
             dropped = 0
             if self._drop_oldest:
+                restart_lost = False
                 while len(self._items) >= self._maxsize:
-                    self._items.popleft()
+                    restart_lost |= self._items.popleft().source_restarted
                     dropped += 1
+                if restart_lost:  # the reset must happen before the next frame that is delivered
+                    if self._items:
+                        self._items[0] = replace(self._items[0], source_restarted=True)
+                    else:
+                        frame = replace(frame, source_restarted=True)
             else:
                 while len(self._items) >= self._maxsize and not self._cancelled:
                     self._cond.wait()
@@ -111,7 +118,9 @@ class FrameSource:
         try:
             with closing(self._produce(self._stop)) as decoded_frames:
                 for decoded in decoded_frames:
-                    frame = Frame(self.stats.frames_read, *decoded)
+                    index = self.stats.frames_read if decoded.position is None else decoded.position
+                    frame = Frame(index, decoded.image, decoded.timestamp, decoded.restarted,
+                                  decoded.decode_ms, decoded.name)
                     self.stats.frames_read += 1
                     self.stats.frames_dropped += self._queue.put(frame)
                     if self._stop.is_set():
