@@ -65,4 +65,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tsmdet.utils.cli import run_tool  # the README exit codes: one line on bad input, 130/143
+
+    sys.exit(run_tool(main))

@@ -68,4 +68,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from tsmdet.utils.cli import run_tool
+
+    sys.exit(run_tool(main))
