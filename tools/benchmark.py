@@ -17,8 +17,8 @@ import argparse
 import logging
 import sys
 
-from tsmdet.utils.cli import frame_size
 from tsmdet.runtime import ENGINE_KINDS
+from tsmdet.utils.cli import UsageError, check_paths, frame_size, positive_int, reject_flags
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,24 +31,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "config; else random weights, latency only)")
     parser.add_argument("--engines", nargs="+", choices=ENGINE_KINDS, default=None,
                         help="engines to run (default: all; unavailable ones are reported with the reason)")
-    parser.add_argument("--frames", type=int, default=200,
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help="allow full pickle for --checkpoint (only for files you trust)")
+    parser.add_argument("--frames", type=positive_int, default=200,
                         help="measured frames per variant (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=20,
                         help="warm-up frames per variant (default: %(default)s)")
-    parser.add_argument("--block-frames", type=int, default=10,
+    parser.add_argument("--block-frames", type=positive_int, default=10,
                         help="frames per variant per interleaved block (default: %(default)s)")
     parser.add_argument("--source", help="video file to decode (default: a rendered synthetic video)")
     parser.add_argument("--input-size", type=frame_size, default=None, metavar="WxH",
                         help="network input (default: the config's test scale padded to 32)")
     parser.add_argument("--out-dir", default="outputs/benchmark", help="report folder (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="intra-op threads of torch and onnxruntime (default: the usable cores)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.warmup < 0:
+        parser.error(f"--warmup must be >= 0, got {args.warmup}")
+    return args
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """The argument contract: every path exists, no flag that this run would ignore."""
+    check_paths(("--config", args.config, "file"), ("--checkpoint", args.checkpoint, "file"),
+                ("--source", args.source, "file"))
+    if args.engines and not {"torch", "onnx"} & set(args.engines):
+        reject_flags(args, ("--threads",), "sets torch/onnxruntime threads; --engines has neither")
+    if args.trust_checkpoint and not args.checkpoint:
+        raise UsageError("--trust-checkpoint needs --checkpoint (the built-in checkpoint needs no trust)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    check_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.trust_checkpoint:
+        from tsmdet.utils.checkpoint import trust_checkpoint
+
+        trust_checkpoint(args.checkpoint)
     logging.getLogger("tsmdet.streaming").setLevel(logging.WARNING)  # one summary per interleaved block
     from tsmdet.apis.benchmark import format_markdown, run_benchmark
 

@@ -1,4 +1,4 @@
-"""The end-to-end demo (``make demo``): nothing to download, about 2 minutes on 2 CPU cores.
+"""The end-to-end demo (``make demo``): nothing to download, a few minutes on 2 CPU cores (README: measured times).
 
 1. generates the synthetic video data set (ILSVRC2015 layout) and converts it;
 2. evaluates the shipped online TSM detector on its val split, frame by frame with the shift
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from tsmdet.apis.demo import run_demo
 from tsmdet.apis.defaults import OUTPUTS
-from tsmdet.runtime import ENGINE_CHOICES
+from tsmdet.runtime import ENGINE_CHOICES, require_engine
+from tsmdet.utils.cli import UsageError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=ENGINE_CHOICES, default="onnx",
                         help="engine for the streaming part (default: %(default)s)")
     args = parser.parse_args(argv)
+    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        raise UsageError(f"--out-dir {args.out_dir}: is a file, not a folder")
+    if args.engine != "auto":
+        require_engine(args.engine)  # before minutes of evaluation, not after them
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     result = run_demo(Path(args.out_dir), args.engine)
     print("\n" + Path(result["report_md"]).read_text())

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from tsmdet.apis.engines import open_engine
 from tsmdet.evaluation.motion_probe import format_probe, probe_direction
 from tsmdet.evaluation.vid_metric import load_vid_gt
+from tsmdet.utils.cli import UsageError, check_paths
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pair", nargs=2, default=["car", "bus"], metavar="CLASS",
                         help="the two classes that differ only by motion direction (default: car bus)")
     parser.add_argument("--out", help="write the result as json here")
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help="allow full pickle for the checkpoint (only for files you trust)")
     return parser.parse_args(argv)
 
 
@@ -39,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = Path(args.data_root)
+    check_paths(("config", args.config, "file"), ("checkpoint", args.checkpoint, "file"),
+                ("--data-root", root, "dir"), ("--ann", args.ann, "file"))
+    if args.pair[0] == args.pair[1]:
+        raise UsageError(f"--pair needs two different classes, got {args.pair[0]} twice")
+    if args.trust_checkpoint:
+        from tsmdet.utils.checkpoint import trust_checkpoint
+
+        trust_checkpoint(args.checkpoint)
     try:
         gt = load_vid_gt(args.ann or root / "annotations" / "imagenet_vid_val.json")
     except ValueError as err:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tsmdet.utils.checkpoint import UnsafeCheckpointError, publish_checkpoint
+from pathlib import Path
+
+from tsmdet.utils.checkpoint import UnsafeCheckpointError, publish_checkpoint, trust_checkpoint
+from tsmdet.utils.cli import UsageError, check_paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,7 +18,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("src", help="training checkpoint (loaded through the safe loader)")
     parser.add_argument("dst", help="output file")
     parser.add_argument("--fp32", action="store_true", help="keep float32 weights (default: float16)")
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help="allow full pickle for SRC (only for files you trust)")
     args = parser.parse_args(argv)
+    check_paths(("src", args.src, "file"))
+    if Path(args.dst).is_dir():
+        raise UsageError(f"dst {args.dst}: is a folder; name the output file")
+    if Path(args.dst).resolve() == Path(args.src).resolve():
+        raise UsageError(f"dst {args.dst}: is the source file; write the published copy elsewhere")
+    if args.trust_checkpoint:
+        trust_checkpoint(args.src)
     try:
         out = publish_checkpoint(args.src, args.dst, half=not args.fp32)
     except (FileNotFoundError, UnsafeCheckpointError) as err:

@@ -52,12 +52,16 @@ def evaluate_online(config: Path, checkpoint: Path, data_root: Path, out_dir: Pa
 
 def stream_sample(out_dir: Path, engine_kind: str = "onnx") -> dict:
     """The sample video through the exported model, frame by frame: annotated video + JSONL + latency."""
-    engine = open_engine(engine_kind)
     video, jsonl = out_dir / f"sample.{engine_kind}.mp4", out_dir / f"sample.{engine_kind}.jsonl"
-    source = open_source(str(default_video()))
-    sinks = [JsonlSink(jsonl, engine.meta.classes), VideoSink(video, source.fps or 30.0, classes=engine.meta.classes,
-                                                              score_thr=0.3)]
-    summary = run_stream(source, engine, sinks)
+    with open_engine(engine_kind) as engine:  # closed on every exit, like the source and the sinks
+        source = open_source(str(default_video()))
+        try:
+            sinks = [JsonlSink(jsonl, engine.meta.classes),
+                     VideoSink(video, source.fps or 30.0, classes=engine.meta.classes, score_thr=0.3)]
+        except BaseException:
+            source.close()
+            raise
+        summary = run_stream(source, engine, sinks)
     return {"video": str(video), "jsonl": str(jsonl), "summary": summary}
 
 
