@@ -76,6 +76,39 @@ class Recognizer2D(BaseModel):
         last = feats[-1] if isinstance(feats, (tuple, list)) else feats  # (N*V*T', C, h, w)
         return self.cls_head(last, num_clips=n * num_views), num_views
 
+    # ------------------------------------------------------------------ online (one frame at a time)
+    def init_state(self, batch_size: int, height: int, width: int) -> tuple[Tensor, ...]:
+        """Zero shift caches for ``batch_size`` streams of ``height x width`` frames (the backbone's contract).
+
+        Only a past-only shift runs online: a bidirectional one needs the next frame. A backbone
+        without shifts (a TSN twin) has an empty state.
+        """
+        backbone = self.backbone
+        if not hasattr(backbone, "init_state"):
+            return ()
+        if len(backbone.shifts) and getattr(backbone, "shift_direction", "past") != "past":
+            raise ValueError(
+                "only shift_direction='past' recognizers run online; this one looks at the next frame "
+                "(build the backbone with shift_direction='past')"
+            )
+        return backbone.init_state(batch_size, height, width)
+
+    def step(self, frames: Tensor, state: Sequence[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """One frame of B streams: ``(B, 3, H, W)`` normalised frames + state -> (``(B, K)`` logits, new state).
+
+        The logits are the head's for this frame alone (no segment consensus): the per-frame
+        logits the offline past-shift clip model averages. Smoothing over frames is the
+        caller's (``tsmdet.runtime.smoothing``).
+        """
+        if frames.ndim != 4:
+            raise ValueError(f"expected frames of shape (B, 3, H, W), got {tuple(frames.shape)}")
+        if hasattr(self.backbone, "init_state"):
+            feats, new_state = self.backbone(frames, tuple(state))
+        else:
+            feats, new_state = self.backbone(frames), ()
+        last = feats[-1] if isinstance(feats, (tuple, list)) else feats  # (B, C, h, w)
+        return self.cls_head.frame_logits(last), tuple(new_state)
+
     def forward(
         self,
         inputs: Tensor,

@@ -83,6 +83,15 @@ class TSMHead(BaseModule):
         logits = self.fc_cls(self.dropout(x))  # (N*V*T', K)
         return logits.reshape(num_clips, -1, self.num_classes).mean(dim=1)  # (N*V, K): consensus on logits
 
+    def frame_logits(self, x: Tensor) -> Tensor:
+        """Per-frame logits, no consensus: ``(B, C, h, w)`` one frame's feature map -> ``(B, K)``.
+
+        What :meth:`forward` computes for each frame before averaging over the segments, so
+        an online recognizer's per-frame scores equal the offline clip model's per-frame ones.
+        """
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)  # (B, C)
+        return self.fc_cls(self.dropout(x))  # (B, K)
+
     def average_views(self, clip_logits: Tensor, num_views: int) -> Tensor:
         """``(N*V, K)`` clip logits -> ``(N, K)`` class scores.
 
