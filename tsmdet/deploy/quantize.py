@@ -150,10 +150,16 @@ class SpeedComparison:
     """Interleaved model-only latency of several ONNX files on the same frames (one run)."""
 
     p50_ms: dict[str, float]
-    paired_ratio: float  # median over blocks of (second / first) block p50: the speed-up of the second
+    # per model after the first: median over blocks of (first / this) block p50, its speed-up
+    paired_ratios: dict[str, float]
+
+    @property
+    def paired_ratio(self) -> float:
+        """The second model's speed-up over the first."""
+        return next(iter(self.paired_ratios.values()), 1.0)
 
     def to_json(self) -> str:
-        return json.dumps({"p50_ms": self.p50_ms, "paired_ratio": self.paired_ratio})
+        return json.dumps({"p50_ms": self.p50_ms, "paired_ratios": self.paired_ratios})
 
 
 def compare_speed(models: Sequence[str | Path], source: str | Path, frames: int = 60, block: int = 10,
@@ -162,7 +168,7 @@ def compare_speed(models: Sequence[str | Path], source: str | Path, frames: int 
 
     Every block runs ``block`` frames on each model, the order reversed every other block, so a
     slow phase of a shared machine hits all of them; the ratio is paired per block
-    (``p50(first) / p50(second)``: above 1 means the second model is faster).
+    (``p50(first) / p50(other)``: above 1 means the other model is faster than the first).
     """
     from tsmdet.runtime.onnx_engine import OnnxEngine
 
@@ -170,7 +176,7 @@ def compare_speed(models: Sequence[str | Path], source: str | Path, frames: int 
     images = [engines[0].meta.preprocessing.apply(f)[0][None] for f in iter_frames(source, frames)]
     states = [[np.zeros(s.shape, np.float32) for s in e.meta.states] for e in engines]
     samples: list[list[float]] = [[] for _ in engines]
-    ratios = []
+    ratios: list[list[float]] = [[] for _ in engines[1:]]
     for b, start in enumerate(range(0, len(images), block)):
         order = list(range(len(engines)))[:: 1 if b % 2 == 0 else -1]
         block_p50 = {}
@@ -184,7 +190,7 @@ def compare_speed(models: Sequence[str | Path], source: str | Path, frames: int 
                 times.append(1e3 * (time.perf_counter() - t0))
             samples[i].extend(times)
             block_p50[i] = float(np.median(times))
-        if len(engines) > 1:
-            ratios.append(block_p50[0] / block_p50[1])
+        for i in range(1, len(engines)):
+            ratios[i - 1].append(block_p50[0] / block_p50[i])
     p50 = {str(m): float(np.median(s)) for m, s in zip(models, samples)}
-    return SpeedComparison(p50, float(np.median(ratios)) if ratios else 1.0)
+    return SpeedComparison(p50, {str(m): float(np.median(r)) for m, r in zip(models[1:], ratios)})
