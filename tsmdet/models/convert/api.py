@@ -132,6 +132,7 @@ def convert_checkpoint(
     mapped, sites, problems = map_state_dict(state, layout)
     logger.info("%s: %s layout, %d tensors, %s", src, layout.name, len(mapped), sites.describe())
     settings = tsm_release.settings_from_name(src) if source == "tsm" else mmaction2.settings_from_meta(extra)
+    settings = {**settings, **layout.settings}  # what the format itself fixes wins over a file name
     if config is not None:
         model_cfg, cfg_classes = _load_config(config)
         what = f"the recognizer of {config}"

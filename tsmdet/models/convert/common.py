@@ -61,6 +61,10 @@ class Layout:
     arch: str  # 'resnet' | 'mobilenet_v2'
     detect: Callable[[list[str]], bool]
     map_module: Callable[[str], str | None]
+    # where the source shifts when its code (not a ``.net`` wrapper) does it: {our block: place}
+    implied_sites: Callable[[], Mapping[str, str]] | None = None
+    # settings the format fixes (``shift_direction``, ``bgr_to_rgb``, ``num_segments``, ``shift_div``)
+    settings: Mapping[str, object] = field(default_factory=dict)
 
 
 def regex_mapper(rules: list[tuple[str, str]]) -> Callable[[str], str | None]:
@@ -131,6 +135,8 @@ def map_state_dict(
     blocks: dict[str, str] = {}
     pooled: set[str] = set()
     problems: list[str] = []
+    if layout.implied_sites is not None:
+        blocks.update(layout.implied_sites())
     for key, value in state.items():
         clean, wrapped = without_wrappers(key)
         module, _, leaf = clean.rpartition(".")

@@ -95,12 +95,12 @@ def recognizer_cfg(arch: str, state: Mapping[str, Tensor], sites: ShiftSites, se
     backbone.update(
         num_segments=settings.get("num_segments", DEFAULTS["num_segments"]),
         shift_div=settings.get("shift_div", DEFAULTS["shift_div"]),
-        shift_direction="bidirectional",
+        shift_direction=settings.get("shift_direction", "bidirectional"),
         init_cfg=None,
     )
     return dict(
         type="Recognizer2D",
-        data_preprocessor=dict(type="ActionDataPreprocessor", bgr_to_rgb=True),
+        data_preprocessor=dict(type="ActionDataPreprocessor", bgr_to_rgb=bool(settings.get("bgr_to_rgb", True))),
         backbone=backbone,
         cls_head=dict(
             type="TSMHead",

@@ -105,7 +105,40 @@ TSM_MOBILENET_V2 = Layout(
     map_module=_map_mobilenet,
 )
 
-LAYOUTS = (TSM_RESNET, TSM_MOBILENET_V2)
+# The online demo (online_demo/mobilenet_v2_tsm.py): a bare state_dict of its MobileNetV2
+# (``features.N.conv.M.*``, ``classifier.*``) whose shift lives in code, not in a ``.net``
+# wrapper: ``InvertedResidualWithShift`` at these ``features`` indices replaces the first
+# c // 8 input channels of the residual branch with the previous frame's (past-only, online).
+ONLINE_DEMO_SHIFTED_FEATURES = (3, 5, 6, 8, 9, 10, 12, 13, 15, 16)
+
+
+def _map_online_demo(path: str) -> str | None:
+    if path == "classifier":
+        return "cls_head.fc_cls"
+    return map_features_path(path, prefix="")
+
+
+def _online_demo_sites() -> dict[str, str]:
+    sites = {}
+    for index in ONLINE_DEMO_SHIFTED_FEATURES:
+        block = map_features_path(f"features.{index}", prefix="")
+        assert block is not None  # a features index of mmdet's MobileNetV2 table
+        sites[block[len("backbone.") :]] = "blockres"
+    return sites
+
+
+TSM_ONLINE_DEMO = Layout(
+    name="TSM online demo MobileNetV2",
+    source="tsm",
+    arch="mobilenet_v2",
+    detect=lambda keys: "classifier.weight" in keys and any(k.startswith("features.") for k in keys),
+    map_module=_map_online_demo,
+    implied_sites=_online_demo_sites,
+    # BGR frames (OpenCV order kept) normalised with the RGB mean/std; one frame at a time
+    settings=dict(shift_direction="past", bgr_to_rgb=False, shift_div=8, num_segments=8),
+)
+
+LAYOUTS = (TSM_RESNET, TSM_MOBILENET_V2, TSM_ONLINE_DEMO)
 
 
 def settings_from_name(src: str | Path) -> dict:
