@@ -6,9 +6,10 @@ Example:
 
 Writes frame folders (frames/<split>/<id>/img_00001.jpg), mp4 files (videos/<split>/<id>.mp4),
 both list formats (<split>_list_tsm.txt / _rawframes.txt: `<split>/<id> <num_frames> <label>`;
-<split>_list_videos.txt: `<split>/<id>.mp4 <label>`) and classes.txt. The defaults (540 train,
-180 val videos of 16-24 frames at 64x64) take about a minute and are what
-configs/recognition/synthetic/ train on; docs/recognition.md explains the construction.
+<split>_list_videos.txt: `<split>/<id>.mp4 <label>`) and classes.txt. The defaults (1800 train,
+180 val videos of 16-24 frames at 64x64; 200 per class so that a small network cannot just memorise
+each video's background) take one to a few minutes and are what configs/recognition/synthetic/ train
+on; docs/recognition.md explains the construction.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=Path("data/synthetic_actions"), help="root of the set")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same videos")
-    parser.add_argument("--train-videos", type=int, default=540, help="training videos (classes round-robin)")
+    parser.add_argument("--train-videos", type=int, default=1800, help="training videos (classes round-robin)")
     parser.add_argument("--val-videos", type=int, default=180, help="validation videos")
     parser.add_argument("--min-frames", type=int, default=16, help="fewest frames per video")
     parser.add_argument("--max-frames", type=int, default=24, help="most frames per video")

@@ -1,5 +1,5 @@
 # Iteration-based schedule of the synthetic TSM / TSN twins: minutes on a 2-core CPU, same for both.
-max_iters = 1000
+max_iters = 1500
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")

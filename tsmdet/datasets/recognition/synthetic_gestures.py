@@ -56,17 +56,18 @@ _MOTION: dict[str, tuple[str, bool]] = {
     "zoom_in": ("zoom", False), "zoom_out": ("zoom", True),
     "no_gesture": ("none", False),
 }
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: rotations about the wrist, 150-200 degrees, larger hand
 VERSION_FILE = "SYNTHETIC_ACTIONS_VERSION"
 FILENAME_TMPL = "img_{:05d}.jpg"
 JPEG_QUALITY = 90
 MP4_FPS = 12
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 _SPRITE = 64  # side of the hand sprite canvas, pixels
+_PIVOT = (32.0, 50.0)  # the wrist in sprite coordinates: rotations and zooms are about it, at ``centre``
 
 # Motion amplitudes over the whole video (class-independent draws).
 _SWIPE_RANGE = (0.35, 0.6)      # displacement, fraction of the frame side
-_ROTATE_RANGE = (100.0, 160.0)  # degrees
+_ROTATE_RANGE = (150.0, 200.0)  # degrees, about the wrist
 _ZOOM_RANGE = (0.5, 0.8)        # change of log scale
 _HAND_SIZE = (0.6, 0.8)        # hand sprite side as a fraction of the frame side
 _DRIFT_SIGMA = 0.25             # background drift, px per frame (symmetric about 0)
@@ -147,8 +148,8 @@ def render_forward_clip(kind: str, rng: np.random.Generator, size: int, num_fram
         elif kind == "zoom":
             log_scale += amp * u
         scale = hand_side / _SPRITE * math.exp(log_scale)
-        m = cv2.getRotationMatrix2D((_SPRITE / 2, _SPRITE / 2), angle, scale)
-        m[:, 2] += (cx - _SPRITE / 2, cy - _SPRITE / 2)
+        m = cv2.getRotationMatrix2D(_PIVOT, angle, scale)  # about the wrist: the fingers sweep wide arcs
+        m[:, 2] += (cx - _PIVOT[0], cy - _PIVOT[1])
         hand = cv2.warpAffine(texture, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
         a = cv2.warpAffine(alpha, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)[..., None]
         shift = np.array([[1, 0, -margin + drift[0] * u * (num_frames - 1)],
@@ -170,7 +171,7 @@ def video_rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, _SPLIT_IDS[split], index])
 
 
-def generate_synthetic_actions(out: str | Path, train_videos: int = 540, val_videos: int = 180,
+def generate_synthetic_actions(out: str | Path, train_videos: int = 1800, val_videos: int = 180,
                                frames: tuple[int, int] = (16, 24), size: int = 64, mp4: bool = True,
                                seed: int = 0, overwrite: bool = False) -> GestureSetInfo:
     """Write the set under ``out``; see docs/recognition.md for the layout.
