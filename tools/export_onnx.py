@@ -1,4 +1,4 @@
-"""Export a tsmdet detector (config + checkpoint) to an ONNX model with online shift states.
+"""Export a tsmdet detector or online recognizer (config + checkpoint) to an ONNX model with shift states.
 
 The graph takes the letterboxed RGB frame (float32 0..255) and the shift caches
 `state_0..`, and returns fixed-size detections `boxes, scores, labels, num_dets` plus
@@ -7,7 +7,9 @@ The model's metadata (input size, state shapes, classes, thresholds) is stored i
 the file under the key 'tsmdet', so engines need nothing else. After export every
 operator is checked against TensorRT's ONNX parser, and onnxruntime is compared
 with PyTorch on a random frame sequence with the states fed back.
-The library function is ``tsmdet.deploy.export.export_onnx``.
+A recognizer config (Recognizer2D, past shift) exports one frame in, its class logits `scores`
+(B, num_classes) and `state_out_..` out, with the smoothing parameters in the metadata
+(``tsmdet.deploy.recognizer_export``). The library function is ``tsmdet.deploy.export.export_onnx``.
 """
 from __future__ import annotations
 
@@ -66,13 +68,22 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.trust_checkpoint:
         trust_checkpoint(args.checkpoint)
+    from mmengine.config import Config
+
+    from tsmdet.deploy.recognizer_export import export_recognizer_onnx, is_recognizer_config
+
     try:
-        meta, _ = export_onnx(
-            args.config, args.checkpoint, args.out, input_size=args.input_size,
-            dynamic_batch=args.dynamic_batch,
-            score_thr=args.score_thr, max_det=args.max_det, nms_iou=args.nms_iou,
-            pre_nms_top_k=args.pre_nms_top_k, verify=not args.no_verify, precision=args.precision,
-        )
+        if is_recognizer_config(Config.fromfile(args.config)):  # recognizers: scores + states out
+            meta, _ = export_recognizer_onnx(args.config, args.checkpoint, args.out, input_size=args.input_size,
+                                             dynamic_batch=args.dynamic_batch, verify=not args.no_verify,
+                                             precision=args.precision)
+        else:
+            meta, _ = export_onnx(
+                args.config, args.checkpoint, args.out, input_size=args.input_size,
+                dynamic_batch=args.dynamic_batch,
+                score_thr=args.score_thr, max_det=args.max_det, nms_iou=args.nms_iou,
+                pre_nms_top_k=args.pre_nms_top_k, verify=not args.no_verify, precision=args.precision,
+            )
     except (UnsupportedOperatorError, ExportVerificationError, NotImplementedError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

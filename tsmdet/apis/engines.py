@@ -66,8 +66,14 @@ def open_engine(kind: str = "auto", model: str | Path | None = None, config: str
     if kind != "auto":
         require_engine(kind)  # before any default model is prepared
     if kind == "torch":
-        from tsmdet.deploy.export import load_deploy_model
+        from mmengine.config import Config
 
-        module, meta = load_deploy_model(config or DEFAULT_CONFIG, checkpoint or DEFAULT_CHECKPOINT)
+        from tsmdet.deploy.export import load_deploy_model
+        from tsmdet.deploy.recognizer_export import is_recognizer_config, load_recognizer_deploy
+
+        if config is not None and is_recognizer_config(Config.fromfile(str(config))):
+            module, meta = load_recognizer_deploy(config, checkpoint)  # scores + states, as its ONNX
+        else:
+            module, meta = load_deploy_model(config or DEFAULT_CONFIG, checkpoint or DEFAULT_CHECKPOINT)
         return create_engine("torch", module, num_streams=num_streams, meta=meta)
     return engine_from_model_file(kind, model or default_onnx(), num_streams=num_streams)
