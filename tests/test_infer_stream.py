@@ -1,5 +1,6 @@
 """tools/infer_stream.py end to end on the built-in model: engines agree, bad input is handled."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,9 @@ FRAMES = 24
 
 
 def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    if os.environ.get("TSMDET_CACHE"):
+        env["TSMDET_CACHE"] = os.environ["TSMDET_CACHE"]  # the built-in model's cache, as in this process
     return subprocess.run([sys.executable, str(ROOT / "tools" / "infer_stream.py"), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -86,6 +89,9 @@ def test_corrupt_frame_mid_folder_is_skipped_and_outputs_complete(tmp_path, samp
     assert "0004.jpg" in res.stderr
     lines = _lines(tmp_path / "frames.onnx.jsonl")
     assert len(lines) == 7
-    assert json.loads((tmp_path / "s.json").read_text())["corrupt"] == 1
+    assert [line["frame"] for line in lines] == [0, 1, 2, 3, 5, 6, 7]  # a gap at the broken file, no shift
+    assert [line["file"] for line in lines] == [f"{i:04d}.jpg" for i in (0, 1, 2, 3, 5, 6, 7)]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["corrupt"] == 1 and summary["skipped"] == ["0004.jpg"] and summary["end_reason"] == "end_of_stream"
     video = cv2.VideoCapture(str(tmp_path / "frames.onnx.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 7
