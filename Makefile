@@ -2,7 +2,7 @@
 # Both install first (scripts/setup.sh is idempotent: seconds when up to date).
 PY := .venv/bin/python
 
-.PHONY: setup test demo
+.PHONY: setup test demo soak
 setup:
 	bash scripts/setup.sh
 
@@ -13,3 +13,8 @@ test: setup
 
 demo: setup
 	$(PY) tools/demo.py $(DEMO_ARGS)
+
+# 10,000 frames of infer_stream on a looping source in one process: RSS, threads and fds
+# before/after (docs/reliability.md, "Soak"); about 10 minutes on 2 CPU cores
+soak: setup
+	$(PY) scripts/soak.py $(SOAK_ARGS)
