@@ -4,6 +4,8 @@
     python tools/infer_stream.py video.mp4 --engine onnx --model model.onnx
     python tools/infer_stream.py rtsp://camera/stream --engine trt --model model.onnx --show
     python tools/infer_stream.py frames/ --engine torch --config CFG --checkpoint CKPT
+    python tools/infer_stream.py --task recognize                 # built-in gesture model + gesture video
+    python tools/infer_stream.py 0 --model tsm_mbv2_jester_online.onnx   # webcam, smoothed gestures
 
 Writes an annotated video and one JSON line per frame (flushed as it goes) into --out-dir unless
 --out-video / --out-jsonl say otherwise, logs live FPS and per-stage latency, and prints a summary
@@ -25,7 +27,7 @@ from pathlib import Path
 from tsmdet.apis.defaults import OUTPUTS, default_video
 from tsmdet.runtime import ENGINE_CHOICES, is_engine_file
 from tsmdet.streaming.cli import add_stream_arguments, check_stream_args, exit_code, run_from_args
-from tsmdet.utils.cli import UsageError, check_paths, reject_flags, run_tool
+from tsmdet.utils.cli import UsageError, check_paths, positive_int, reject_flags, run_tool
 
 TORCH_FLAGS = ("--config", "--checkpoint", "--trust-checkpoint")
 TRITON_FLAGS = ("--url", "--model-name")
@@ -44,8 +46,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     eng.add_argument("--checkpoint", help="checkpoint (torch engine; default: the built-in model's)")
     eng.add_argument("--trust-checkpoint", action="store_true",
                      help="allow full pickle for --checkpoint (torch engine; only for files you trust)")
-    eng.add_argument("--task", choices=("detection", "recognition"),
-                     help="refuse a model of another task (default: run whatever the model is)")
+    eng.add_argument("--task", choices=("detection", "recognition", "detect", "recognize"),
+                     help="refuse a model of another task (default: run whatever the model is); "
+                          "recognition (recognize) without a model runs the built-in online gesture model")
+    parser.add_argument("--out-events", help="recognition: one JSON line per recognised gesture "
+                                             "(label, start, end; default: next to the JSONL)")
+    eng.add_argument("--threads", type=positive_int, default=None,
+                     help="CPU compute threads of the torch/onnx engine (default: 1 on <= 2 usable cores, "
+                          "else cores - 1; docs/deployment.md, 'Threads, contention and batched streams')")
     eng.add_argument("--url", default=None, help="Triton gRPC address (triton engine; default: localhost:8001)")
     eng.add_argument("--model-name", default=None, help="model name on the Triton server (default: tsmdet)")
     parser.add_argument("--out-dir", default=str(OUTPUTS / "stream"),
@@ -71,6 +79,8 @@ def resolve_engine(args: argparse.Namespace) -> str:
         reject_flags(args, (*TORCH_FLAGS, *TRITON_FLAGS), f"is not used by --engine {args.engine} (it runs --model)")
         if kind == "onnx" and args.model and is_engine_file(args.model):
             raise UsageError(f"--model {args.model}: a TensorRT engine file; use --engine trt or auto")
+    if kind in ("trt", "triton"):
+        reject_flags(args, ("--threads",), f"sets torch/onnxruntime CPU threads; --engine {kind} does not use it")
     if args.trust_checkpoint and not args.checkpoint:
         raise UsageError("--trust-checkpoint needs --checkpoint (the built-in checkpoint needs no trust)")
     return kind
@@ -80,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kind = resolve_engine(args)
+    args.task = {"detect": "detection", "recognize": "recognition"}.get(args.task, args.task)
+    if args.task == "recognition":
+        from tsmdet.apis.recognition_defaults import apply_recognition_defaults
+
+        apply_recognition_defaults(args, kind)  # the shipped gesture model and video when none is given
     check_paths(("--model", args.model, "file"), ("--config", args.config, "file"),
                 ("--checkpoint", args.checkpoint, "file"))
     if args.source is None:
@@ -100,14 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     from tsmdet.apis.engines import open_engine
 
     with open_engine(kind, args.model, args.config, args.checkpoint, url=args.url,
-                     model_name=args.model_name) as engine:  # closed on every exit (triton: END for the stream)
+                     model_name=args.model_name, threads=args.threads) as engine:  # closed on every exit (triton: END for the stream)
         if args.task and engine.meta.task != args.task:
             from tsmdet.runtime.errors import ModelFileError
 
             raise ModelFileError(f"{args.model or args.checkpoint or 'the model'}: a {engine.meta.task} model, "
                                  f"but --task {args.task} was asked for")
-        summary = run_from_args(args, engine, engine.meta.classes)
+        from tsmdet.runtime.smoothing import with_smoothing
+
+        if engine.meta.task == "recognition" and not args.out_events:
+            args.out_events = str(Path(args.out_jsonl).with_suffix(".events.jsonl"))
+        summary = run_from_args(args, with_smoothing(engine), engine.meta.classes)  # recognition: smoothed
     print(f"annotated video: {args.out_video}\nresults (JSONL): {args.out_jsonl}")
+    if engine.meta.task == "recognition":
+        print(f"gesture events (JSONL): {args.out_events}")
     return exit_code(summary)
 
 

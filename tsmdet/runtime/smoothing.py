@@ -139,6 +139,7 @@ class SmoothedClassification(Classification):
     smoothed_label: int = -1
     smoothed_score: float = 0.0
     smoothed_scores: np.ndarray | None = None  # (num_classes,) the window's class probabilities
+    idle_label: int = 0  # the policy's "no gesture" label (events are runs of any other label)
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,15 @@ class SmoothingEngine:
             smoothed = self.smoothers[stream].update(logits)
             out.append(SmoothedClassification(
                 scores=result.scores, classes=result.classes, smoothed_label=smoothed.label,
-                smoothed_score=smoothed.score, smoothed_scores=smoothed.scores))
+                smoothed_score=smoothed.score, smoothed_scores=smoothed.scores, idle_label=self.config.idle))
         return out
+
+
+def with_smoothing(engine: Any) -> Any:
+    """A recognition engine wrapped in its model's smoothing (``meta.extra['smoothing']``); others unchanged."""
+    if engine.meta.task != "recognition":
+        return engine
+    return SmoothingEngine(engine, smoothing_from_meta(engine.meta.extra, len(engine.meta.classes)))
 
 
 def smoothing_from_meta(extra: Mapping[str, Any], num_classes: int) -> SmoothingConfig:

@@ -168,6 +168,10 @@ def sinks_from_args(args: argparse.Namespace, classes: Sequence[str], source_fps
             sinks.append(
                 stack.enter_context(VideoSink(args.out_video, fps, classes=classes, score_thr=args.draw_thr))
             )
+        if getattr(args, "out_events", None):  # recognition: one line per gesture event
+            from tsmdet.streaming.events import GestureEventSink
+
+            sinks.append(stack.enter_context(GestureEventSink(args.out_events, classes)))
         if not sinks:
             logger.warning("no output requested (--out-video, --out-jsonl, --show): only timing is reported")
         stack.pop_all()

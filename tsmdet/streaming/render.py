@@ -82,6 +82,9 @@ def draw_classification(image: np.ndarray, result: Classification, classes: Sequ
     top = result.top(k)
     y = 0
     label, score = top[0]
+    smoothed = getattr(result, "smoothed_label", -1)  # tsmdet.runtime.smoothing.SmoothedClassification
+    if smoothed >= 0:  # the shown label is the smoothed one; the bars stay this frame's raw top-k
+        label, score, score_thr = smoothed, float(result.smoothed_score), 0.0
     if score >= score_thr:
         y += _label_box(canvas, f"{class_name(label, classes)} {score:.2f}", 0, 0, class_color(label),
                         thickness, font_scale) + 2
@@ -99,6 +102,23 @@ def classification_records(result: Classification, classes: Sequence[str], k: in
             for label, score in result.top(k)]
 
 
+def smoothed_fields(result: Classification, classes: Sequence[str], k: int = 5) -> dict:
+    """``{"smoothed": {label, class, score, top5}}`` for a smoothed recognition result, else nothing."""
+    label = getattr(result, "smoothed_label", -1)
+    if label < 0:
+        return {}
+    window = getattr(result, "smoothed_scores", None)
+    top = Classification(scores=window, classes=result.classes).top(k) if window is not None else []
+    return {"smoothed": {"label": int(label), "class": class_name(int(label), classes),
+                         "score": round(float(result.smoothed_score), 5),
+                         "top5": [{"label": i, "class": class_name(i, classes), "score": round(s, 5)}
+                                  for i, s in top]}}
+
+
+def _no_fields(result: Any, classes: Sequence[str]) -> dict:
+    return {}
+
+
 @dataclass(frozen=True)
 class Renderer:
     """How a task's result is drawn on a frame and which JSON field its line holds."""
@@ -106,11 +126,12 @@ class Renderer:
     field: str  # JSONL key of the per-frame payload
     draw: Callable[..., np.ndarray]  # (image, result, classes, *, score_thr) -> annotated copy
     records: Callable[[Any, Sequence[str]], list[dict]]
+    extra: Callable[[Any, Sequence[str]], dict] = _no_fields  # more top-level JSONL fields
 
 
 RENDERERS: dict[str, Renderer] = {
     "detection": Renderer("detections", draw_detections, detection_records),
-    "recognition": Renderer("top5", draw_classification, classification_records),
+    "recognition": Renderer("top5", draw_classification, classification_records, smoothed_fields),
 }
 
 

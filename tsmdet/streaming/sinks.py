@@ -97,6 +97,7 @@ class JsonlSink(Sink):
             "time": round(frame.timestamp, 6),
             renderer.field: renderer.records(dets, self.classes),
             "restart": frame.source_restarted,
+            **renderer.extra(dets, self.classes),  # recognition: "smoothed" label and top5
         }
         if frame.name is not None:
             record["file"] = frame.name

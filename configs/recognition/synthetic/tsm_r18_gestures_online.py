@@ -3,7 +3,7 @@
 # trained on consecutive 8-frame windows (dense sampling, stride 1): online, frame t's caches hold
 # frame t-1, so training clips must step one frame too (TSN segments 2-3 frames apart would not match).
 #   python tools/train.py configs/recognition/synthetic/tsm_r18_gestures_online.py
-#   python tools/publish_checkpoint.py work_dirs/tsm_r18_gestures_online/iter_1200.pth \
+#   python tools/publish_checkpoint.py work_dirs/tsm_r18_gestures_online/iter_900.pth \
 #       checkpoints/synthetic_tsm_r18_gestures_online.pth
 _base_ = ["./tsm_r18_gestures.py"]
 model = dict(backbone=dict(shift_direction="past"))
@@ -22,7 +22,7 @@ val_dataloader = dict(dataset=dict(pipeline=[
     dict(type="PackActionInputs"),
 ]))
 test_dataloader = val_dataloader
-max_iters = 1200
+max_iters = 900
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.05, by_epoch=False, begin=0, end=100),
