@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--convention", choices=("fgfa", "coco"), default="fgfa",
                         help="VID metric convention (default: fgfa, the ILSVRC devkit / FGFA evaluation)")
     parser.add_argument("--max-videos", type=int, default=None, metavar="N", help="only the first N videos")
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None, help="torch/onnxruntime CPU compute threads (default: 1 on <= 2 usable cores, else cores - 1)")
     return parser.parse_args(argv)
 
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.engine == "torch":
-            engine = open_engine("torch", config=args.config, checkpoint=args.checkpoint)
+            engine = open_engine("torch", config=args.config, checkpoint=args.checkpoint, threads=args.threads)
         else:
             extra = {"intra_op_threads": args.threads} if args.engine == "onnx" and args.threads else {}
             engine = engine_from_model_file(args.engine, args.model, **extra)

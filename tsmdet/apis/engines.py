@@ -37,6 +37,7 @@ def engine_from_model_file(kind: str, model: str | Path, num_streams: int = 1, *
     go to the backend (``intra_op_threads``, ``providers`` for onnxruntime).
     """
     path = Path(model)
+    threads = kwargs.pop("threads", None)  # CPU thread policy: torch/onnx only
     if kind == "auto" and not is_engine_file(path):
         kind = "trt" if _trt_usable() else "onnx"
         logger.info("engine auto -> %s for %s", kind, path)
@@ -46,12 +47,14 @@ def engine_from_model_file(kind: str, model: str | Path, num_streams: int = 1, *
 
         path = build_engine(path, **kwargs)
         kwargs = {}
+    if threads is not None and kind == "onnx":
+        kwargs["threads"] = threads
     return create_engine(kind, path, num_streams=num_streams, **kwargs)
 
 
 def open_engine(kind: str = "auto", model: str | Path | None = None, config: str | Path | None = None,
                 checkpoint: str | Path | None = None, num_streams: int = 1, url: str | None = None,
-                model_name: str | None = None) -> Engine:
+                model_name: str | None = None, threads: int | None = None) -> Engine:
     """Open an engine of ``kind`` ('auto', 'torch', 'onnx', 'trt').
 
     torch runs ``config`` + ``checkpoint`` (default: the shipped model) through the
@@ -59,6 +62,8 @@ def open_engine(kind: str = "auto", model: str | Path | None = None, config: str
     kinds run ``model`` (an ``.onnx`` file or a TensorRT engine; default: the shipped
     model's ONNX). A kind that is not installed raises ``EngineUnavailableError``.
     'triton' runs the model a Triton server serves at ``url`` (``tools/serve.py``) as ``model_name``.
+    ``threads``: CPU compute threads of the torch/onnx engine (default: the thread policy's rule,
+    :mod:`tsmdet.runtime.threads`); TensorRT and Triton do not use it.
     """
     if kind == "triton":
         return create_engine("triton", url or "localhost:8001", num_streams=num_streams,
@@ -75,5 +80,5 @@ def open_engine(kind: str = "auto", model: str | Path | None = None, config: str
             module, meta = load_recognizer_deploy(config, checkpoint)  # scores + states, as its ONNX
         else:
             module, meta = load_deploy_model(config or DEFAULT_CONFIG, checkpoint or DEFAULT_CHECKPOINT)
-        return create_engine("torch", module, num_streams=num_streams, meta=meta)
-    return engine_from_model_file(kind, model or default_onnx(), num_streams=num_streams)
+        return create_engine("torch", module, num_streams=num_streams, meta=meta, threads=threads)
+    return engine_from_model_file(kind, model or default_onnx(), num_streams=num_streams, threads=threads)

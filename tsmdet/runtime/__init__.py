@@ -96,7 +96,8 @@ def _resolve_kind(kind: str, model: Any) -> str:
     raise EngineUnavailableError(f"no engine can run {model}: {INSTALL_HINTS['onnx']}")
 
 
-def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) -> Engine:
+def create_engine(kind: str, model: Any, num_streams: int = 1, threads: int | None = None,
+                  **kwargs: Any) -> Engine:
     """Create an engine; never falls back silently to another backend.
 
     Args:
@@ -104,7 +105,11 @@ def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) ->
         model: a ``.onnx`` path (onnx), a serialised engine path (trt; build one with
             ``tools/build_engine.py``), or the exporter's ``torch.nn.Module`` (torch, with ``meta=``).
         num_streams: stream slots, each with its own shift state.
-        kwargs: backend options: ``providers``, ``intra_op_threads`` (onnx); ``meta``, ``device`` (torch).
+        threads: CPU compute threads (torch: intra-op threads of this engine's calls; onnx: intra-op
+            threads, inter-op 1, no spinning unless ``allow_spinning=True``); default: the thread
+            policy's rule from the usable cores (:mod:`tsmdet.runtime.threads`). Ignored by trt/triton.
+        kwargs: backend options: ``providers``, ``intra_op_threads``, ``inter_op_threads``,
+            ``allow_spinning`` (onnx); ``meta``, ``device`` (torch).
             kind 'triton': ``model`` is the server's gRPC URL; ``model_name``, ``timeout_s``.
     """
     if kind == "triton":  # served by Triton (tools/serve.py): the shift caches live on the server
@@ -122,13 +127,15 @@ def create_engine(kind: str, model: Any, num_streams: int = 1, **kwargs: Any) ->
             )
         from .torch_engine import TorchEngine
 
-        return TorchEngine(model, kwargs.pop("meta"), num_streams=num_streams, **kwargs)
+        return TorchEngine(model, kwargs.pop("meta"), num_streams=num_streams, threads=threads, **kwargs)
     if _is_torch_module(model):
         raise ValueError(f"a torch module runs only on the torch engine, not {resolved!r}")
     path = Path(model)
     if resolved == "onnx":
         from .onnx_engine import OnnxEngine
 
+        if threads is not None:
+            kwargs.setdefault("intra_op_threads", threads)
         return OnnxEngine(path, num_streams=num_streams, **kwargs)
     if not is_engine_file(path):
         raise ValueError(

@@ -11,6 +11,7 @@ from ..utils.cpu import usable_cpu_count
 from .engine import Engine, import_backend
 from .errors import ModelFileError
 from .meta import read_onnx_meta
+from .threads import ThreadSettings, check_threads
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +26,14 @@ class OnnxEngine(Engine):
     def __init__(
         self, path: str | Path, num_streams: int = 1, providers: Sequence[str] | None = None,
         intra_op_threads: int | None = None, task: str | None = None,
+        inter_op_threads: int = 1, allow_spinning: bool = False,
     ) -> None:
         """``intra_op_threads`` defaults to the usable cores; pass fewer when other threads
         (a decode thread, another engine) share the machine, so they do not oversubscribe it.
-        ``task`` ('detection' | 'recognition'), when given, must be the file's task."""
+        ``task`` ('detection' | 'recognition'), when given, must be the file's task.
+        Thread policy (:mod:`tsmdet.runtime.threads`): ``intra_op_threads`` defaults to its rule
+        (1 on <= 2 cores, else cores - 1), ``inter_op_threads`` to 1 (sequential graph), and the
+        intra-op pool does not spin unless ``allow_spinning`` (spinning steals a shared core)."""
         ort = import_backend("onnxruntime", "onnx")
         path = str(path)
         meta = read_onnx_meta(path, task=task)
@@ -37,7 +42,13 @@ class OnnxEngine(Engine):
             providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = intra_op_threads or usable_cpu_count()
+        threads = check_threads(intra_op_threads)
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = inter_op_threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self.thread_settings = ThreadSettings("onnx", threads, inter_op_threads, allow_spinning,
+                                              usable_cpu_count(), default=intra_op_threads is None)
         try:
             self.session = ort.InferenceSession(path, sess_options=options, providers=list(providers))
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types  # noqa: BLE001
