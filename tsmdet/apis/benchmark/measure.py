@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from tsmdet.runtime import ENGINE_KINDS as _ENGINES, Engine, EngineUnavailableError, create_engine, require_engine
 from tsmdet.streaming import STAGES, LatencyMeter, open_source, percentiles, run_stream
 
 from ..engines import engine_from_model_file
+from .contend import LoadMonitor, Neighbour
+from .streams import measure_streams
 from .twins import BenchModel
 
 logger = logging.getLogger(__name__)
@@ -66,10 +67,11 @@ class Variant:
     model_only: LatencyMeter = field(default_factory=lambda: LatencyMeter(("inference",)))
     end_to_end: LatencyMeter = field(default_factory=lambda: LatencyMeter((*STAGES, "stream_start")))
     block_p50: dict[str, list[float]] = field(default_factory=lambda: {"model_only": [], "end_to_end": []})
+    contended: LatencyMeter = field(default_factory=lambda: LatencyMeter(("inference",)))  # --contend blocks
     e2e_intervals: int = 0  # frames after the first of each streaming run
     e2e_span_s: float = 0.0  # seconds from the first to the last frame end of each run
 
-    def run_model_only(self, frames: list[np.ndarray]) -> None:
+    def run_model_only(self, frames: list[np.ndarray], meter: LatencyMeter | None = None) -> None:
         """``frames`` through ``infer`` as a new stream, after ``REWARM_FRAMES`` unmeasured ones.
 
         The variant before this one evicted this model's weights from the caches and let
@@ -82,8 +84,9 @@ class Variant:
         for frame in frames:
             self.engine.infer([frame])
             block.append(self.engine.last_times.inference)
-            self.model_only.add("inference", block[-1])
-        self.block_p50["model_only"].append(percentiles(block, (50.0,))[0])
+            (meter or self.model_only).add("inference", block[-1])
+        if meter is None:  # the quiet blocks feed the paired ratios
+            self.block_p50["model_only"].append(percentiles(block, (50.0,))[0])
 
     def run_end_to_end(self, video: str, frames: int) -> None:
         """One streaming run over the video's first ``frames`` frames: a new stream (video opened,
@@ -117,65 +120,95 @@ class Variant:
         end_to_end.update(frames=end_to_end["stages"]["end_to_end"]["count"],
                           fps=self.e2e_intervals / self.e2e_span_s if self.e2e_span_s > 0 else 0.0,
                           block_p50=self.block_p50["end_to_end"])
-        return {"model_only": model_only, "end_to_end": end_to_end}
+        out = {"model_only": model_only, "end_to_end": end_to_end}
+        if self.contended.samples("inference"):  # --contend: model-only with the neighbour running
+            contended = self.contended.summary()
+            contended.update(frames=contended["stages"]["inference"]["count"],
+                             fps=1e3 / contended["stages"]["inference"]["mean"])
+            out["contended"] = contended
+        return out
 
 
-def _open_engines(kind: str, models: list[BenchModel], threads: int, out_dir: Path) -> list[Engine]:
+def _open_engines(kind: str, models: list[BenchModel], threads: int, out_dir: Path,
+                  spinning: bool = False) -> list[Engine]:
     """One engine per model; the ONNX files are exported on first need (verification is export's job)."""
     if kind == "torch":
-        return [create_engine("torch", m.deploy, meta=m.meta) for m in models]
+        return [create_engine("torch", m.deploy, meta=m.meta, threads=threads) for m in models]
     from tsmdet.deploy.export import export_deploy_model
+    from tsmdet.deploy.recognizer_export import export_recognizer
 
     for m in models:
         if m.onnx is None:
             m.onnx = out_dir / f"{m.meta.model_name}.onnx"
-            export_deploy_model(m.deploy, m.meta, m.onnx, verify=False)
+            export = export_recognizer if m.meta.task == "recognition" else export_deploy_model
+            export(m.deploy, m.meta, m.onnx, verify=False)
     if kind == "onnx":
-        return [create_engine("onnx", m.onnx, intra_op_threads=threads) for m in models]
+        return [create_engine("onnx", m.onnx, threads=threads, allow_spinning=spinning) for m in models]
     return [engine_from_model_file(kind, m.onnx, cache_dir=out_dir / "trt_cache") for m in models]
 
 
 def measure(requested: list[str], models: list[BenchModel], decoded: list[np.ndarray], video: str, frames: int,
-             warmup: int, block_frames: int, threads: int,
-             out_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict]]:
+             warmup: int, block_frames: int, threads: int, out_dir: Path, contend: bool = False,
+             streams: list[int] | None = None, stream_calls: int = 40, spinning: bool = False,
+             ) -> tuple[dict[str, dict[str, Any]], dict[str, dict], dict[str, Any]]:
     """Open every requested engine for both models, warm up, run the interleaved blocks.
 
-    Returns ``engines`` (availability, version or reason) and ``latency`` sections.
-    torch's intra-op thread count is process-wide: set for the run, restored after.
+    Returns ``engines`` (availability, version or reason), ``latency`` and ``extra``:
+    ``load`` (the machine load sampled at every block, :class:`.contend.LoadMonitor`),
+    ``thread_settings`` per engine kind, and ``streams`` per torch/onnx kind when ``streams``
+    (stream counts) are given. Each engine sets its own threads (the runtime's thread policy).
+    ``contend``: every block also runs each variant model-only with a CPU-bound neighbour.
     """
     engine_info: dict[str, dict[str, Any]] = {}
     variants: list[Variant] = []
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    monitor = LoadMonitor()
+    extra: dict[str, Any] = {"thread_settings": {}}
+    neighbour = Neighbour(max_s=3600.0) if contend else None
     try:
         for kind in requested:
             try:
                 version = require_engine(kind)
-                pair = _open_engines(kind, models, threads, out_dir)
+                pair = _open_engines(kind, models, threads, out_dir, spinning)
             except EngineUnavailableError as exc:
                 logger.warning("engine %s not run: %s", kind, exc)
                 engine_info[kind] = {"available": False, "reason": str(exc)}
                 continue
             engine_info[kind] = {"available": True, "version": version}
             variants += [Variant(kind, m.key, e) for m, e in zip(models, pair)]
+            settings = getattr(pair[0], "thread_settings", None)
+            extra["thread_settings"][kind] = settings.to_dict() if settings is not None else None
         for v in variants:  # allocations, lazy initialisation, caches
             for frame in islice(cycle(decoded), warmup):
                 v.engine.infer([frame])
             v.engine.reset()
-        _run_blocks(variants, decoded, video, frames, block_frames)
+        monitor.sample(-1, "start")
+        _run_blocks(variants, decoded, video, frames, block_frames, neighbour, monitor)
+        if streams:
+            extra["streams"] = {}
+            for v in variants:
+                if v.model == "tsm" and v.engine_kind in ("torch", "onnx"):
+                    extra["streams"][v.engine_kind] = measure_streams(v.engine, decoded, streams, stream_calls,
+                                                                      max(2, min(10, stream_calls)))
+                    monitor.sample(-1, f"streams_{v.engine_kind}")
     finally:
-        torch.set_num_threads(previous_threads)
+        if neighbour is not None:
+            neighbour.close()
         for v in variants:
             v.engine.close()
+    extra["load"] = monitor.summary(contend)
     latency: dict[str, dict] = {}
     for v in variants:
         latency.setdefault(v.engine_kind, {})[v.model] = v.summary()
-    return engine_info, latency
+    return engine_info, latency, extra
 
 
 def _run_blocks(variants: list[Variant], decoded: list[np.ndarray], video: str, frames: int,
-                block_frames: int) -> None:
-    """All variants per block, the order reversed every other block (A B | B A | A B ...)."""
+                block_frames: int, neighbour: Neighbour | None, monitor: LoadMonitor) -> None:
+    """All variants per block, the order reversed every other block (A B | B A | A B ...).
+
+    With a ``neighbour``, each variant's quiet block is followed by a contended model-only
+    block (neighbour resumed, then paused again), so both see the same drift.
+    """
     stream = list(islice(cycle(decoded), frames))
     blocks = math.ceil(frames / block_frames)
     start = time.perf_counter()
@@ -184,4 +217,11 @@ def _run_blocks(variants: list[Variant], decoded: list[np.ndarray], video: str, 
         for v in variants if b % 2 == 0 else variants[::-1]:
             v.run_model_only(chunk)
             v.run_end_to_end(video, min(len(chunk) + 1, len(decoded)))  # + 1: the stream start
+            if neighbour is not None:
+                neighbour.resume()
+                try:
+                    v.run_model_only(chunk, meter=v.contended)
+                finally:
+                    neighbour.pause()
+        monitor.sample(b, "block")
         logger.info("block %d/%d done (%.0f s)", b + 1, blocks, time.perf_counter() - start)

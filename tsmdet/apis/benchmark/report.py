@@ -83,6 +83,17 @@ def format_markdown(report: dict[str, Any]) -> str:
         result = "PASS" if r["passed"] else "**FAIL**"
         lines.append(f"| {CHECK_LABELS[r['name']]} | {r['engine']} | {r['value']:.3f} | {r['pooled']:.3f} | "
                      f"{r['op']} {r['target']} | {result} |")
+    rec = report.get("recognition")
+    if rec:  # recognizers: online per-frame cost vs re-running the offline clip for every frame
+        lines += ["", "## Online frame vs offline clip", "",
+                  "| torch eager | p50 / p90 / p99 ms | GFLOPs |", "|---|---:|---:|"]
+        for name, label in (("online_frame", "online, one frame + caches"),
+                            ("offline_clip", f"offline, {rec['num_segments']}-frame clip")):
+            r = rec[name]
+            lines.append(f"| {label} | {r['p50_ms']:.2f} / {r['p90_ms']:.2f} / {r['p99_ms']:.2f} | "
+                         f"{r['gflops']:.3f} |")
+        lines += ["", f"Offline clip / online frame: **{rec['latency_ratio']:.2f}x** latency, "
+                  f"{rec['flops_ratio']:.2f}x FLOPs."]
     missing = {kind: info["reason"] for kind, info in report["engines"].items() if not info["available"]}
     if missing:
         lines += ["", "## Engines not run", ""] + [f"* {kind}: {reason}" for kind, reason in missing.items()]

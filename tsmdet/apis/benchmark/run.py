@@ -12,6 +12,7 @@ import torch
 
 from tsmdet.apis.defaults import DEFAULT_CHECKPOINT, DEFAULT_CONFIG
 from tsmdet.runtime import letterbox
+from tsmdet.runtime.threads import check_threads
 from tsmdet.utils.cpu import usable_cpu_count
 
 from .measure import ENGINE_KINDS, decode_frames, measure, prepare_video
@@ -45,6 +46,10 @@ def run_benchmark(
     threads: int | None = None,
     input_size: tuple[int, int] | None = None,
     block_frames: int = 10,
+    contend: bool = False,
+    streams: list[int] | None = None,
+    stream_calls: int = 40,
+    spinning: bool = False,
 ) -> dict[str, Any]:
     """Measure, write ``benchmark.json``/``.md``/``.png`` into ``out_dir`` and return the report.
 
@@ -55,10 +60,19 @@ def run_benchmark(
         engines: kinds to run (default: all; an unavailable one is reported with the reason).
         frames, warmup: measured and warm-up frames per variant.
         source: video to decode; None renders a synthetic one at the network input size.
-        threads: intra-op threads of torch and onnxruntime (default: the usable cores).
+        threads: intra-op threads of torch and onnxruntime (default: the runtime's thread policy,
+            1 on <= 2 usable cores else cores - 1; :mod:`tsmdet.runtime.threads`).
         input_size: network input (w, h); default the config's test scale padded to the divisor.
         block_frames: frames per variant per interleaved block.
+        contend: also run every block model-only with a CPU-bound neighbour process
+            (:mod:`.contend`); adds ``contended`` parts and the ``contended_tail`` check.
+        streams: stream counts for the batched-streams run (:mod:`.streams`), e.g. [1, 2, 4, 8];
+            ``stream_calls`` measured calls per count. The ONNX files are exported with a
+            dynamic batch axis in any case (one export serves every count).
+        spinning: let onnxruntime's intra-op pool spin (default off: the thread policy).
     """
+    if streams is not None and (not streams or any(b < 1 for b in streams)):
+        raise ValueError(f"stream counts must be >= 1, got {streams}")
     if frames < 2 or warmup < 0 or block_frames < 2:
         raise ValueError(f"need frames >= 2, warmup >= 0 and block_frames >= 2; "
                          f"got {frames}, {warmup}, {block_frames}")
@@ -76,7 +90,7 @@ def run_benchmark(
         logger.warning("no checkpoint: random weights (latency only)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    threads = threads or usable_cpu_count()
+    threads = check_threads(threads)
     environment = describe_environment()  # the load before this run adds its own
 
     models, size = build_models(config, Path(checkpoint) if checkpoint else None, input_size)
@@ -86,8 +100,9 @@ def run_benchmark(
     meta = models[0].meta
     image = letterbox(decoded[0], meta.input_size, meta.pad_value, meta.channel_order)[0]
     costs = {m.key: m.cost(torch.from_numpy(image)[None]) for m in models}
-    engine_info, latency = measure(requested, models, decoded, video["path"], frames, warmup, block_frames,
-                                    threads, out_dir)
+    engine_info, latency, extra = measure(requested, models, decoded, video["path"], frames, warmup,
+                                           block_frames, threads, out_dir, contend=contend, streams=streams,
+                                           stream_calls=stream_calls, spinning=spinning)
     for m in models:
         costs[m.key]["onnx"] = str(m.onnx) if m.onnx else None
     report = {
@@ -96,6 +111,12 @@ def run_benchmark(
         "frames": frames, "warmup": warmup, "block_frames": block_frames, "threads": threads,
         "environment": environment, "models": costs, "engines": engine_info, "latency": latency,
         "ratios": compute_ratios(latency),
+        "contend": contend, "thread_settings": extra["thread_settings"], "load": extra["load"],
+        "streams": extra.get("streams"),
     }
+    if meta.task == "recognition":  # online per-frame vs re-running the offline T-frame clip
+        from .recognition import clip_vs_online
+
+        report["recognition"] = clip_vs_online(models[0])
     report["files"] = write_report(report, out_dir)
     return report

@@ -47,6 +47,8 @@ def no_shift_model_cfg(model_cfg: dict) -> dict:
                   - set(inspect.signature(plain.__init__).parameters))
     kept = {k: v for k, v in backbone.items() if k not in shift_args}
     detector["backbone"] = {**kept, "type": plain.__name__}
+    if "cls_head" in detector and "num_segments" in backbone:  # a recognizer: T moves to the head
+        detector["cls_head"] = {**detector["cls_head"], "num_segments": backbone["num_segments"]}
     return twin
 
 
@@ -85,6 +87,12 @@ def build_models(config: Path, checkpoint: Path | None,
     from tsmdet.deploy.export import build_deploy_model, input_size_from_config
 
     cfg = load_config(config)
+    from tsmdet.deploy.recognizer_export import is_recognizer_config
+
+    if is_recognizer_config(cfg):
+        from .recognition import build_recognizer_models
+
+        return build_recognizer_models(config, cfg, checkpoint, input_size)
     import_modules_from_strings(**(cfg.get("custom_imports") or {"imports": ["tsmdet.models"]}))
     import tsmdet.models  # noqa: F401  (registers the models, whatever the config imports)
     from tsmdet.utils.checkpoint import register_safe_loader
