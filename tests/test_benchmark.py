@@ -2,23 +2,31 @@
 
 Checks the report's contract, not the speed: documented keys, ordered percentiles,
 ratios computed from the same run's numbers, files written, and the no-shift twin
-having the TSM model's parameters and FLOPs with no state.
+having the TSM model's parameters and FLOPs with no state. The run also has a contention
+neighbour (--contend), batched streams 1 and 2 (--streams) and records thread settings
+and the load per block.
 """
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tsmdet.apis.benchmark import compute_ratios, no_shift_model_cfg, run_benchmark
+from tsmdet.apis.benchmark.contend import Neighbour
 from tsmdet.apis.config import load_config
 from tsmdet.runtime import available_engines
 
 REPO = Path(__file__).resolve().parents[1]
 TOP_KEYS = {"config", "checkpoint", "weights", "input_size", "video", "frames", "warmup", "block_frames",
-            "threads", "environment", "models", "engines", "latency", "ratios", "files"}
+            "threads", "environment", "models", "engines", "latency", "ratios", "files",
+            "contend", "thread_settings", "load", "streams", "stream_scaling"}
+STREAM_CALLS = 3
 MODEL_KEYS = {"name", "backbone", "params", "flops", "gflops", "num_states", "state_bytes_per_stream",
               "onnx"}
 E2E_STAGES = {"decode", "preprocess", "inference", "postprocess", "end_to_end", "stream_start"}
@@ -30,7 +38,7 @@ def report(tmp_path_factory) -> dict:
     engines = ["torch", "onnx"] + ([] if available_engines()["trt"] else ["trt"])
     return run_benchmark(REPO / "configs/synthetic/retinanet_mbv2_tsm.py", engines=engines, frames=10,
                          warmup=2, out_dir=tmp_path_factory.mktemp("bench"), threads=1, input_size=(96, 64),
-                         block_frames=5)
+                         block_frames=5, contend=True, streams=[1, 2], stream_calls=STREAM_CALLS)
 
 
 def test_report_files_and_keys(report):
@@ -70,7 +78,8 @@ def test_ratios_come_from_this_runs_numbers(report):
     assert report["ratios"] == compute_ratios(report["latency"])
     by_name = {(r["name"], r["engine"]): r for r in report["ratios"]}
     assert set(by_name) == {("tsm_overhead", "torch"), ("tsm_overhead", "onnx"), ("onnx_speedup", "onnx"),
-                            ("e2e_overhead", "torch"), ("e2e_overhead", "onnx")}
+                            ("e2e_overhead", "torch"), ("e2e_overhead", "onnx"),
+                            ("contended_tail", "torch"), ("contended_tail", "onnx")}
     checks = {
         ("tsm_overhead", "onnx"): (("onnx", "tsm", "model_only"), ("onnx", "no_shift", "model_only")),
         ("onnx_speedup", "onnx"): (("torch", "tsm", "model_only"), ("onnx", "tsm", "model_only")),
@@ -123,3 +132,92 @@ def test_backbone_without_shift_is_refused():
     baseline = load_config(REPO / "configs/synthetic/faster_rcnn_r18_baseline.py")
     with pytest.raises(ValueError, match="no temporal shift"):
         no_shift_model_cfg(baseline.model)
+
+
+def test_contended_blocks_and_tail_check(report):
+    for engine, per_model in report["latency"].items():
+        for result in per_model.values():
+            contended = result["contended"]["stages"]["inference"]
+            assert contended["count"] == 10  # every quiet block has its contended twin
+            assert 0 < contended["p50"] <= contended["p90"] <= contended["p99"]
+        tail = next(r for r in report["ratios"] if r["name"] == "contended_tail" and r["engine"] == engine)
+        stats = per_model["tsm"]["contended"]["stages"]["inference"]
+        assert tail["value"] == pytest.approx(stats["p99"] / stats["p50"])
+        assert tail["passed"] == (tail["value"] <= tail["target"])
+    assert "## Under contention" in Path(report["files"]["md"]).read_text()
+
+
+def test_streams_section(report):
+    assert set(report["streams"]) == {"torch", "onnx"}
+    for engine, result in report["streams"].items():
+        assert set(result["counts"]) == {"1", "2"}
+        for key, c in result["counts"].items():
+            assert c["streams"] == int(key) and c["call_ms"]["count"] == STREAM_CALLS
+            assert c["fps"] == pytest.approx(1e3 * c["streams"] / c["call_ms"]["mean"])
+            assert c["inference_ms"]["p50"] <= c["call_ms"]["max"]
+        assert result["scaling"]["1"] == 1.0
+        assert result["scaling"]["2"] == pytest.approx(result["counts"]["2"]["fps"] / result["counts"]["1"]["fps"])
+    checks = {c["engine"]: c for c in report["stream_scaling"]}
+    assert set(checks) == {"torch", "onnx"} and checks["onnx"]["streams"] == 2
+    assert checks["onnx"]["passed"] == (checks["onnx"]["value"] >= 2.0)
+
+
+def test_thread_settings_and_load_are_recorded(report):
+    for kind in ("torch", "onnx"):
+        assert report["thread_settings"][kind]["intra_op"] == 1  # threads=1 in the fixture
+        assert report["thread_settings"][kind]["default"] is False
+    assert report["thread_settings"]["onnx"]["spinning"] is False
+    assert report["thread_settings"]["onnx"]["inter_op"] == 1
+    load = report["load"]
+    blocks = [s for s in load["samples"] if s["phase"] == "block"]
+    assert [s["block"] for s in blocks] == [0, 1]  # one sample per block, not only at the start
+    assert load["min"] <= load["first"] <= load["max"] and load["min"] <= load["last"] <= load["max"]
+    assert load["changed"] == (load["max"] - load["min"] > load["allowed_change"])
+    assert load["allowed_change"] == 2.0  # 1.0 + the neighbour's own process
+    text = Path(report["files"]["md"]).read_text()
+    assert "Load during the run" in text and "onnx: intra-op 1, inter-op 1, spinning off" in text
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_neighbour_burns_cpu_only_when_resumed_and_always_ends():
+    with Neighbour(max_s=30) as neighbour:
+        pid = neighbour.proc.pid
+        time.sleep(0.1)
+        paused = _cpu_ticks(pid)
+        time.sleep(0.3)
+        assert _cpu_ticks(pid) == paused  # SIGSTOPped: no CPU
+        neighbour.resume()
+        time.sleep(0.5)
+        assert _cpu_ticks(pid) > paused  # spinning
+        neighbour.pause()
+    assert neighbour.proc.poll() is not None  # closed while paused: still ended
+    bounded = Neighbour(max_s=0.2)
+    bounded.resume()
+    assert bounded.proc.wait(timeout=10) == 0  # exits by itself after max_s
+    bounded.close()
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("benchmark_tool", REPO / "tools" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tool_streams_and_thread_flags(tool):
+    args = tool.parse_args(["--streams", "8,1,4,2", "--contend", "--threads", "1"])
+    assert args.streams == [1, 2, 4, 8] and args.contend and args.threads == 1
+    for bad in ("0,1", "1,1", "a", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            tool.stream_counts(bad)
+    from tsmdet.utils.cli import UsageError
+
+    for argv in (["--engines", "trt", "--threads", "2"], ["--engines", "trt", "--streams", "1,2"],
+                 ["--engines", "torch", "--spinning"], ["--stream-calls", "5"]):
+        with pytest.raises(UsageError):
+            tool.check_args(tool.parse_args(argv))

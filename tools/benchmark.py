@@ -3,6 +3,7 @@
     python tools/benchmark.py                                     # built-in model, every engine, 200 frames
     python tools/benchmark.py --config configs/vid_mbv2_tsm_retinanet.py --engines torch onnx
     python tools/benchmark.py --config CFG --checkpoint CKPT --source video.mp4 --threads 2
+    python tools/benchmark.py --engines torch onnx --streams 1,8 --contend   # tails under load, batched streams
 
 Model-only and end-to-end (decode + preprocess + inference + postprocess) p50/p90/p99 and FPS,
 per-stage times, parameters, FLOPs and state bytes per stream, and the targets (online TSM /
@@ -44,11 +45,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="network input (default: the config's test scale padded to 32)")
     parser.add_argument("--out-dir", default="outputs/benchmark", help="report folder (default: %(default)s)")
     parser.add_argument("--threads", type=positive_int, default=None,
-                        help="intra-op threads of torch and onnxruntime (default: the usable cores)")
+                        help="intra-op threads of torch and onnxruntime (default: 1 on <= 2 usable cores, "
+                             "else cores - 1; recorded in the report)")
+    parser.add_argument("--spinning", action="store_true",
+                        help="let onnxruntime's intra-op threads spin between operators (default: off)")
+    parser.add_argument("--contend", action="store_true",
+                        help="also measure every block with a CPU-bound neighbour process (paused between "
+                             "blocks, ended with the run): p50/p90/p99 with and without it")
+    parser.add_argument("--streams", type=stream_counts, default=None, metavar="B[,B...]",
+                        help="batched streams: one engine, B streams per call (e.g. 1,2,4,8): "
+                             "per-stream latency and aggregate frames/s (torch and onnx)")
+    parser.add_argument("--stream-calls", type=positive_int, default=40,
+                        help="measured calls per stream count with --streams (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error(f"--warmup must be >= 0, got {args.warmup}")
     return args
+
+
+def stream_counts(text: str) -> list[int]:
+    """argparse ``type``: comma-separated stream counts >= 1, e.g. ``1,2,4,8``."""
+    try:
+        counts = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not counts or min(counts) < 1 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"expected distinct integers >= 1, got {text!r}")
+    return sorted(counts)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -56,7 +79,12 @@ def check_args(args: argparse.Namespace) -> None:
     check_paths(("--config", args.config, "file"), ("--checkpoint", args.checkpoint, "file"),
                 ("--source", args.source, "file"))
     if args.engines and not {"torch", "onnx"} & set(args.engines):
-        reject_flags(args, ("--threads",), "sets torch/onnxruntime threads; --engines has neither")
+        reject_flags(args, ("--threads", "--streams", "--spinning"),
+                     "applies to torch/onnxruntime; --engines has neither")
+    if args.engines and "onnx" not in args.engines:
+        reject_flags(args, ("--spinning",), "sets onnxruntime spinning; --engines has no onnx")
+    if args.stream_calls != 40 and not args.streams:
+        raise UsageError("--stream-calls needs --streams")
     if args.trust_checkpoint and not args.checkpoint:
         raise UsageError("--trust-checkpoint needs --checkpoint (the built-in checkpoint needs no trust)")
 
@@ -74,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report = run_benchmark(args.config, args.checkpoint, engines=args.engines, frames=args.frames,
                            warmup=args.warmup, source=args.source, out_dir=args.out_dir, threads=args.threads,
-                           input_size=args.input_size, block_frames=args.block_frames)
+                           input_size=args.input_size, block_frames=args.block_frames, contend=args.contend,
+                           streams=args.streams, stream_calls=args.stream_calls, spinning=args.spinning)
     print(format_markdown(report))
     print("written: " + ", ".join(report["files"].values()))
     return 0

@@ -14,6 +14,8 @@ from tsmdet.streaming.latency import percentiles
 TSM_OVERHEAD_MAX = 1.05  # online TSM / no-shift model-only latency, per engine
 ONNX_SPEEDUP_MIN = 1.5  # PyTorch eager / onnxruntime model-only latency, same model
 E2E_OVERHEAD_MAX = 1.15  # end-to-end / model-only latency, per engine
+CONTENDED_TAIL_MAX = 3.0  # p99 / p50 of model-only latency with one CPU-bound neighbour (--contend)
+STREAM_SCALING_MIN = 2.0  # aggregate frames/s at the most streams / at one stream (--streams), onnx
 HEADLINE_STAGE = {"model_only": "inference", "end_to_end": "end_to_end"}  # what each part's latency is
 
 
@@ -43,4 +45,31 @@ def compute_ratios(latency: dict[str, dict]) -> list[dict[str, Any]]:
     for engine in latency:
         ratios.append(_ratio("e2e_overhead", engine, (engine, "tsm", "end_to_end"),
                              (engine, "tsm", "model_only"), "<=", E2E_OVERHEAD_MAX, latency))
+    for engine, per_model in latency.items():  # --contend: the tail with a neighbour, not a paired ratio
+        if "contended" in per_model["tsm"]:
+            ratios.append(_tail("contended_tail", engine, per_model["tsm"]["contended"]))
     return ratios
+
+
+def _tail(name: str, engine: str, part: dict) -> dict[str, Any]:
+    """p99 / p50 of one part's inference stage (the tail a real-time stream sees)."""
+    stats = part["stages"]["inference"]
+    value = stats["p99"] / stats["p50"]
+    return {"name": name, "engine": engine, "value": value, "op": "<=", "target": CONTENDED_TAIL_MAX,
+            "passed": value <= CONTENDED_TAIL_MAX, "pooled": stats["p90"] / stats["p50"],
+            "numerator": f"{engine}/tsm/contended p99", "numerator_ms": stats["p99"],
+            "denominator": f"{engine}/tsm/contended p50", "denominator_ms": stats["p50"]}
+
+
+def stream_scaling(streams: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Aggregate frames/s at the largest stream count over one stream's, per engine (needs count 1)."""
+    checks = []
+    for engine, result in (streams or {}).items():
+        if "scaling" not in result:
+            continue
+        most = max(result["counts"].values(), key=lambda c: c["streams"])
+        value = result["scaling"][str(most["streams"])]
+        checks.append({"name": "stream_scaling", "engine": engine, "streams": most["streams"], "value": value,
+                       "op": ">=", "target": STREAM_SCALING_MIN, "passed": value >= STREAM_SCALING_MIN,
+                       "fps": most["fps"], "fps_one": result["counts"]["1"]["fps"]})
+    return checks

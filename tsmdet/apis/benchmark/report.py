@@ -17,6 +17,7 @@ CHECK_LABELS = {
     "tsm_overhead": "online TSM / no shift (model-only)",
     "onnx_speedup": "PyTorch eager / onnxruntime (TSM, model-only)",
     "e2e_overhead": "end-to-end / model-only (TSM)",
+    "contended_tail": "p99 / p50 with one CPU-bound neighbour (TSM, model-only; pooled column: p90 / p50)",
 }
 
 
@@ -45,7 +46,57 @@ def _setup_line(report: dict[str, Any]) -> str:
             f"{report['frames']} measured frames per variant after {report['warmup']} warm-up, in blocks of "
             f"{report['block_frames']} with all variants interleaved (order reversed every other block). "
             f"{report['threads']} intra-op threads; {env['cpu']}, {env['cores']} cores{load}; "
-            f"torch {env['torch']}.")
+            f"torch {env['torch']}.{_load_line(report)}")
+
+
+def _load_line(report: dict[str, Any]) -> str:
+    """The load during the run and the engines' thread settings (absent from older reports)."""
+    out = ""
+    load = report.get("load")
+    if load and load.get("min") is not None:
+        flag = (f" **Load changed during the run** (more than {load['allowed_change']:.1f}): compare "
+                "only the paired ratios." if load["changed"] else "")
+        busy = f", CPU busy {100 * load['cpu_busy_mean']:.0f} %" if load.get("cpu_busy_mean") is not None else ""
+        out += (f" Load during the run (1-min average, sampled every block): {load['min']:.2f}-{load['max']:.2f}"
+                f"{busy}.{flag}")
+    for kind, t in (report.get("thread_settings") or {}).items():
+        if t:
+            spin = "" if t["spinning"] is None else f", spinning {'on' if t['spinning'] else 'off'}"
+            out += f" {kind}: intra-op {t['intra_op']}, inter-op {t['inter_op']}{spin}."
+    return out
+
+
+def _extra_sections(report: dict[str, Any]) -> list[str]:
+    """Contention and batched-streams tables, when the run had them."""
+    lines: list[str] = []
+    if report.get("contend"):
+        lines += ["", "## Under contention (one CPU-bound neighbour process)", "",
+                  "Model-only ms; each variant's quiet block is followed by a contended block in the same run.", "",
+                  "| engine | model | quiet p50 / p90 / p99 | contended p50 / p90 / p99 | contended p99/p50 |",
+                  "|---|---|---:|---:|---:|"]
+        for engine, per_model in report["latency"].items():
+            for key in MODEL_KEYS:
+                part = per_model[key]
+                if "contended" not in part:
+                    continue
+                quiet, busy = part["model_only"]["stages"]["inference"], part["contended"]["stages"]["inference"]
+                lines.append(f"| {engine} | {MODEL_LABELS[key]} | {_ms3(quiet)} | {_ms3(busy)} | "
+                             f"{busy['p99'] / busy['p50']:.2f} |")
+    if report.get("streams"):
+        lines += ["", "## Batched streams (one engine, B streams per call, own state each)", "",
+                  "| engine | streams | call p50 / p90 / p99 ms (= per-stream latency) | inference p50 ms | "
+                  "ms per frame | aggregate frames/s | vs 1 stream |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for engine, result in report["streams"].items():
+            for c in result["counts"].values():
+                scale = result.get("scaling", {}).get(str(c["streams"]))
+                lines.append(f"| {engine} | {c['streams']} | {_ms3(c['call_ms'])} | {c['inference_ms']['p50']:.2f} | "
+                             f"{c['per_frame_ms']:.2f} | {c['fps']:.1f} | "
+                             f"{'' if scale is None else f'{scale:.2f}x'} |")
+        for chk in report.get("stream_scaling") or []:
+            result = "PASS" if chk["passed"] else "**FAIL**"
+            lines.append(f"\n{chk['engine']}: {chk['streams']} streams give {chk['value']:.2f}x one stream's "
+                         f"frames/s (target {chk['op']} {chk['target']}): {result}")
+    return lines
 
 
 def format_markdown(report: dict[str, Any]) -> str:
@@ -94,6 +145,7 @@ def format_markdown(report: dict[str, Any]) -> str:
                          f"{r['gflops']:.3f} |")
         lines += ["", f"Offline clip / online frame: **{rec['latency_ratio']:.2f}x** latency, "
                   f"{rec['flops_ratio']:.2f}x FLOPs."]
+    lines += _extra_sections(report)
     missing = {kind: info["reason"] for kind, info in report["engines"].items() if not info["available"]}
     if missing:
         lines += ["", "## Engines not run", ""] + [f"* {kind}: {reason}" for kind, reason in missing.items()]

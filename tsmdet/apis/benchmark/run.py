@@ -16,7 +16,7 @@ from tsmdet.runtime.threads import check_threads
 from tsmdet.utils.cpu import usable_cpu_count
 
 from .measure import ENGINE_KINDS, decode_frames, measure, prepare_video
-from .ratios import compute_ratios
+from .ratios import compute_ratios, stream_scaling
 from .report import write_report
 from .twins import build_models
 
@@ -112,7 +112,7 @@ def run_benchmark(
         "environment": environment, "models": costs, "engines": engine_info, "latency": latency,
         "ratios": compute_ratios(latency),
         "contend": contend, "thread_settings": extra["thread_settings"], "load": extra["load"],
-        "streams": extra.get("streams"),
+        "streams": extra.get("streams"), "stream_scaling": stream_scaling(extra.get("streams")),
     }
     if meta.task == "recognition":  # online per-frame vs re-running the offline T-frame clip
         from .recognition import clip_vs_online

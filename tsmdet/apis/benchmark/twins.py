@@ -113,7 +113,8 @@ def build_models(config: Path, checkpoint: Path | None,
     models = []
     for key, model in zip(MODEL_KEYS, (tsm, twin)):
         name = config.stem if key == "tsm" else f"{config.stem}_no_shift"
-        deploy, meta = build_deploy_model(model.eval(), size, model_name=name)
+        # dynamic stream batch: one export serves one stream and the batched-streams run (--streams)
+        deploy, meta = build_deploy_model(model.eval(), size, model_name=name, dynamic_batch=True)
         backbone = type(getattr(model, "detector", model).backbone).__name__
         models.append(BenchModel(key, deploy, meta, backbone))
     return models, size
