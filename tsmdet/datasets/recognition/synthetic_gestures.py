@@ -56,18 +56,18 @@ _MOTION: dict[str, tuple[str, bool]] = {
     "zoom_in": ("zoom", False), "zoom_out": ("zoom", True),
     "no_gesture": ("none", False),
 }
-GENERATOR_VERSION = 2  # 2: rotations about the wrist, 150-200 degrees, larger hand
+GENERATOR_VERSION = 3  # 3: a contrasting index fingertip (v2 rotated about the wrist: harder to learn)
 VERSION_FILE = "SYNTHETIC_ACTIONS_VERSION"
 FILENAME_TMPL = "img_{:05d}.jpg"
 JPEG_QUALITY = 90
 MP4_FPS = 12
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 _SPRITE = 64  # side of the hand sprite canvas, pixels
-_PIVOT = (32.0, 50.0)  # the wrist in sprite coordinates: rotations and zooms are about it, at ``centre``
+_PIVOT = (32.0, 32.0)  # sprite point placed at ``centre``; rotations and zooms are about it
 
 # Motion amplitudes over the whole video (class-independent draws).
 _SWIPE_RANGE = (0.35, 0.6)      # displacement, fraction of the frame side
-_ROTATE_RANGE = (150.0, 200.0)  # degrees, about the wrist
+_ROTATE_RANGE = (100.0, 160.0)  # degrees
 _ZOOM_RANGE = (0.5, 0.8)        # change of log scale
 _HAND_SIZE = (0.6, 0.8)        # hand sprite side as a fraction of the frame side
 _DRIFT_SIGMA = 0.25             # background drift, px per frame (symmetric about 0)
@@ -114,7 +114,10 @@ def _hand_sprite(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     stripes = np.sin(np.arange(p, dtype=np.float32)[:, None] * rng.uniform(0.5, 1.2)
                      + np.arange(p, dtype=np.float32)[None] * rng.uniform(-0.4, 0.4))
     texture = skin + 25 * stripes[..., None] + 30 * (_smooth_noise(rng, p, p, 6)[..., None] - 0.5)
-    return texture.clip(0, 255), alpha
+    tip = np.zeros((p, p), dtype=np.uint8)
+    cv2.circle(tip, (29, 10), 5, 255, -1)  # the index fingertip in a contrasting colour: shows the turn
+    texture = np.where(tip[..., None] > 0, 255.0 - skin, texture)
+    return texture.clip(0, 255).astype(np.float32), alpha
 
 
 def render_forward_clip(kind: str, rng: np.random.Generator, size: int, num_frames: int) -> list[np.ndarray]:
@@ -148,7 +151,7 @@ def render_forward_clip(kind: str, rng: np.random.Generator, size: int, num_fram
         elif kind == "zoom":
             log_scale += amp * u
         scale = hand_side / _SPRITE * math.exp(log_scale)
-        m = cv2.getRotationMatrix2D(_PIVOT, angle, scale)  # about the wrist: the fingers sweep wide arcs
+        m = cv2.getRotationMatrix2D(_PIVOT, angle, scale)
         m[:, 2] += (cx - _PIVOT[0], cy - _PIVOT[1])
         hand = cv2.warpAffine(texture, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
         a = cv2.warpAffine(alpha, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)[..., None]
