@@ -14,6 +14,7 @@ from mmengine.config import Config
 from torch import Tensor, nn
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one OpenMP thread
 CONFIG = ROOT / "configs/recognition/tsm_mbv2_jester_online.py"
 SHIFTED = (3, 5, 6, 8, 9, 10, 12, 13, 15, 16)  # features indices of the demo's shifted blocks
 SETTING = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),

@@ -12,6 +12,7 @@ from mmengine.config import Config
 import tsmdet.models  # noqa: F401  (registers the recognizers)
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one OpenMP thread
 T = 8
 
 

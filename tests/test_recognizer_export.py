@@ -9,6 +9,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one OpenMP thread
 SYNTH = ROOT / "configs/recognition/synthetic/tsm_r18_gestures_online.py"
 DEMO = ROOT / "configs/recognition/tsm_mbv2_jester_online.py"
 
