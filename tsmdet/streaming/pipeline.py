@@ -140,8 +140,9 @@ def run_stream(
 
 
 class _SignalGuard:
-    """Stop signals as :class:`~tsmdet.utils.cli.Interrupted`, except inside :meth:`frame_writes`
-    (held until the frame is in every sink) and after :meth:`hold_all` (finalising outputs).
+    """Stop signals as :class:`~tsmdet.utils.cli.Interrupted`, except while ``holding``: during one
+    frame's sink writes (raised by :meth:`release` once the frame is in every sink) and after
+    :meth:`hold_all` (finalising the outputs).
 
     Installed only in the main thread (the only one Python delivers signals to); the previous
     handlers come back on exit.
