@@ -332,3 +332,26 @@ def test_run_tool_maps_outcomes_to_the_exit_code_table(raised, code, text, capsy
     err = capsys.readouterr().err
     assert text in err
     assert ("Traceback" in err) == (code == 1)  # only with --debug, only for unexpected errors
+
+
+def test_stream_arguments_are_checked_before_any_work(tmp_path: Path, monkeypatch) -> None:
+    import argparse
+
+    from tsmdet.streaming import SinkError, SourceError
+    from tsmdet.streaming.cli import add_stream_arguments, check_stream_args
+
+    parser = argparse.ArgumentParser()
+    add_stream_arguments(parser)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    with pytest.raises(SourceError, match="--loop: .*frames is a folder source"):
+        check_stream_args(parser.parse_args([str(folder), "--loop"]))
+    video = _write_video(tmp_path / "clip.mp4", 2)
+    with pytest.raises(SinkError, match="--out-video .*: is a folder"):
+        check_stream_args(parser.parse_args([str(video), "--out-video", str(folder)]))
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(SinkError, match="--show: cannot show a window: no display"):
+        check_stream_args(parser.parse_args([str(video), "--show"]))
+    assert check_stream_args(parser.parse_args([str(video), "--loop"])).value == "video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "frames"]  # nothing written
