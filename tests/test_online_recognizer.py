@@ -36,7 +36,9 @@ def _build(config: str, head: dict | None = None, **backbone) -> torch.nn.Module
 
 CASES = [
     ("configs/recognition/synthetic/tsm_r18_gestures.py", {}, 32),
-    ("configs/recognition/tsm_r50_k400_8f.py", dict(depth=18, base_channels=16, head=dict(in_channels=128)), 32),
+    ("configs/recognition/synthetic/tsm_r18_gestures_online.py", {}, 32),
+    ("configs/recognition/tsm_r50_sthv2_8f.py", dict(base_channels=16, stem_channels=16, head=dict(in_channels=512)), 32),
+    ("configs/recognition/tsm_r50_k400_8f.py", dict(base_channels=16, stem_channels=16, head=dict(in_channels=512)), 32),
     ("configs/recognition/tsm_mbv2_jester_8f.py", dict(widen_factor=0.5), 32),
     ("configs/recognition/tsm_mbv2_jester_online.py", {}, 32),
 ]
@@ -59,12 +61,14 @@ def test_online_steps_equal_offline_past_clip(config, backbone, size):
             logits, state = net.step(clip[:, t], state)
             online.append(logits)
     online = torch.stack(online, dim=1)
-    assert torch.allclose(online, offline, atol=1e-4, rtol=1e-4), (online - offline).abs().max()
-    assert torch.allclose(online.mean(dim=1), clip_scores, atol=1e-4, rtol=1e-4)
+    scale = max(1.0, float(offline.abs().max()))  # float error grows with depth and magnitude
+    diff = float((online - offline).abs().max())
+    assert diff <= 1e-5 * scale, (diff, scale)
+    assert float((online.mean(dim=1) - clip_scores).abs().max()) <= 1e-5 * scale
     # the shift matters: frame t > 0 differs from running it with a zero state
     with torch.no_grad():
         alone, _ = net.step(clip[:, 3], net.init_state(2, size, size))
-    assert (alone - online[:, 3]).abs().max() > 1e-3
+    assert float((alone - online[:, 3]).abs().max()) > 1e-3 * scale
 
 
 def test_bidirectional_recognizer_refuses_online():
