@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         logging.getLogger("probe_direction").error("%s", err)
         return 2
-    engine = open_engine("torch", config=args.config, checkpoint=args.checkpoint, num_streams=2)
     prefix = gt.get("info", {}).get("file_name_prefix", "Data/VID")
-    with tqdm(total=len(gt["images"]), unit="frame", desc="probe") as bar:
+    with open_engine("torch", config=args.config, checkpoint=args.checkpoint, num_streams=2) as engine, \
+            tqdm(total=len(gt["images"]), unit="frame", desc="probe") as bar:
         result = probe_direction(engine, gt, root / prefix, args.pair, progress=bar.update)
     print(format_probe(result))
     if args.out:
