@@ -126,8 +126,8 @@ def test_other_tools_refuse_bad_input_with_one_line(tmp_path: Path, capsys) -> N
     _one_line_error(_in_process("benchmark.py", "--engines", "trt", "--threads", "2", capsys=capsys), "--threads")
     _one_line_error(_in_process("benchmark.py", "--checkpoint", str(tmp_path / "c.pth"), capsys=capsys),
                     "c.pth: no such file")
-    _one_line_error(_in_process("probe_direction.py", "nope.py", "nope.pth", capsys=capsys),
-                    "config nope.py: no such file")
+    _one_line_error(_in_process("probe_direction.py", "nope.py", "nope.pth", "--pair", "car", "car", capsys=capsys),
+                    "--pair needs two different classes")
     _one_line_error(_in_process("demo.py", "--engine", "trt", "--out-dir", str(tmp_path / "demo"), capsys=capsys),
                     "TensorRT is not installed")
     assert not (tmp_path / "demo").exists()

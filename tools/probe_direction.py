@@ -42,19 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = Path(args.data_root)
-    check_paths(("config", args.config, "file"), ("checkpoint", args.checkpoint, "file"),
-                ("--data-root", root, "dir"), ("--ann", args.ann, "file"))
     if args.pair[0] == args.pair[1]:
         raise UsageError(f"--pair needs two different classes, got {args.pair[0]} twice")
-    if args.trust_checkpoint:
-        from tsmdet.utils.checkpoint import trust_checkpoint
-
-        trust_checkpoint(args.checkpoint)
     try:
         gt = load_vid_gt(args.ann or root / "annotations" / "imagenet_vid_val.json")
     except ValueError as err:
         logging.getLogger("probe_direction").error("%s", err)
         return 2
+    check_paths(("config", args.config, "file"), ("checkpoint", args.checkpoint, "file"),
+                ("--data-root", root, "dir"))  # all before the model is built
+    if args.trust_checkpoint:
+        from tsmdet.utils.checkpoint import trust_checkpoint
+
+        trust_checkpoint(args.checkpoint)
     prefix = gt.get("info", {}).get("file_name_prefix", "Data/VID")
     with open_engine("torch", config=args.config, checkpoint=args.checkpoint, num_streams=2) as engine, \
             tqdm(total=len(gt["images"]), unit="frame", desc="probe") as bar:
