@@ -11,7 +11,6 @@ from typing import Any
 import torch
 
 from tsmdet.apis.defaults import DEFAULT_CHECKPOINT, DEFAULT_CONFIG
-from tsmdet.runtime import letterbox
 from tsmdet.runtime.threads import check_threads
 from tsmdet.utils.cpu import usable_cpu_count
 
@@ -98,7 +97,7 @@ def run_benchmark(
     decoded = decode_frames(video["path"], frames)
     video.update(size=[decoded[0].shape[1], decoded[0].shape[0]], frames=len(decoded))
     meta = models[0].meta
-    image = letterbox(decoded[0], meta.input_size, meta.pad_value, meta.channel_order)[0]
+    image = meta.preprocessing.apply(decoded[0])[0]  # the deployment contract, as the engines prepare frames
     costs = {m.key: m.cost(torch.from_numpy(image)[None]) for m in models}
     engine_info, latency, extra = measure(requested, models, decoded, video["path"], frames, warmup,
                                            block_frames, threads, out_dir, contend=contend, streams=streams,

@@ -5,7 +5,7 @@ caches. Calibrating with zero states would measure the activation ranges of the 
 frame only and clip the shifted channels of every later frame. So
 :class:`CalibrationBatches` first runs the ONNX model on onnxruntime over the calibration
 clip, frame by frame in order, carrying the states exactly as a deployed engine does; each
-calibration sample is then a pair (letterboxed frame, the true states entering that frame).
+calibration sample is then a pair (frame prepared by the model's preprocessing contract, the true states entering that frame).
 Samples of consecutive frames are grouped into batches of the calibration batch size; for a
 graph with a dynamic batch axis that is the profile's *opt* batch (TensorRT calibrates at
 the calibration profile's opt shape).
@@ -20,7 +20,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ...runtime.preprocess import letterbox
 from ...streaming.sources.folder import IMAGE_SUFFIXES  # one list of what counts as an image
 from ...utils.atomic import write_atomic
 from .profile import input_shapes
@@ -96,7 +95,7 @@ class CalibrationBatches:
         entering: list[list[np.ndarray]] = []
         used = 0
         for frame in iter_frames(self.source, self.num_frames):
-            image, _ = letterbox(frame, meta.input_size, meta.pad_value, meta.channel_order)
+            image, _ = meta.preprocessing.apply(frame)  # the deployment contract, as the engines prepare frames
             images.append(image)
             entering.append(states)
             # a static batch B>1 graph gets the frame in every row; row 0 carries the stream
