@@ -54,12 +54,24 @@ def build_recognizer_models(config: Path, cfg: Any, checkpoint: Path | None,
     return models, size
 
 
-def clip_vs_online(model: BenchModel, repeats: int = 30, warmup: int = 5, seed: int = 0) -> dict[str, Any]:
+def clip_vs_online(model: BenchModel, repeats: int = 30, warmup: int = 5, seed: int = 0,
+                   threads: int = 1) -> dict[str, Any]:
     """PyTorch eager p50/p90/p99 of one online frame vs one offline ``num_segments``-frame clip, and FLOPs.
 
     Both run on the same recognizer: the online step (the deploy module: one frame + caches) and
-    the offline clip model (``Recognizer2D(mode='tensor')`` on T frames), interleaved call by call.
+    the offline clip model (``Recognizer2D(mode='tensor')`` on T frames), interleaved call by call,
+    on ``threads`` intra-op threads (1 by default: on a loaded 2-core machine a second OpenMP
+    thread spins, and its waits, not the model, then dominate both sides).
     """
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _clip_vs_online(model, repeats, warmup, seed, threads)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _clip_vs_online(model: BenchModel, repeats: int, warmup: int, seed: int, threads: int) -> dict[str, Any]:
     from torch.utils.flop_counter import FlopCounterMode
 
     recognizer = model.deploy.recognizer
@@ -89,7 +101,7 @@ def clip_vs_online(model: BenchModel, repeats: int = 30, warmup: int = 5, seed: 
             with FlopCounterMode(display=False) as counter:
                 fn()
             flops[name] = int(counter.get_total_flops())
-    out: dict[str, Any] = {"num_segments": t, "engine": "torch", "repeats": repeats}
+    out: dict[str, Any] = {"num_segments": t, "engine": "torch", "repeats": repeats, "threads": threads}
     for name, samples in times.items():
         p50, p90, p99 = percentiles(samples, (50.0, 90.0, 99.0))
         out[name] = {"p50_ms": p50, "p90_ms": p90, "p99_ms": p99, "gflops": flops[name] / 1e9}

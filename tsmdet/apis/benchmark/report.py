@@ -137,7 +137,7 @@ def format_markdown(report: dict[str, Any]) -> str:
     rec = report.get("recognition")
     if rec:  # recognizers: online per-frame cost vs re-running the offline clip for every frame
         lines += ["", "## Online frame vs offline clip", "",
-                  "| torch eager | p50 / p90 / p99 ms | GFLOPs |", "|---|---:|---:|"]
+                  f"| torch eager, {rec.get('threads', 1)} thread(s) | p50 / p90 / p99 ms | GFLOPs |", "|---|---:|---:|"]
         for name, label in (("online_frame", "online, one frame + caches"),
                             ("offline_clip", f"offline, {rec['num_segments']}-frame clip")):
             r = rec[name]
