@@ -1,4 +1,4 @@
-"""The end-to-end demo (``make demo``): nothing to download, about 4.5 min of CPU time on 2 cores, 10.5 min wall on a loaded machine (README).
+"""The end-to-end demo (``make demo``): nothing to download; measured times in the README.
 
 1. generates the synthetic video data set (ILSVRC2015 layout) and converts it;
 2. evaluates the shipped online TSM detector on its val split, frame by frame with the shift
