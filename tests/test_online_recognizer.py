@@ -34,11 +34,12 @@ def _build(config: str, head: dict | None = None, **backbone) -> torch.nn.Module
     return net
 
 
+_R50_SMALL = dict(base_channels=16, stem_channels=16, head=dict(in_channels=512))  # the recipe, narrow
 CASES = [
     ("configs/recognition/synthetic/tsm_r18_gestures.py", {}, 32),
     ("configs/recognition/synthetic/tsm_r18_gestures_online.py", {}, 32),
-    ("configs/recognition/tsm_r50_sthv2_8f.py", dict(base_channels=16, stem_channels=16, head=dict(in_channels=512)), 32),
-    ("configs/recognition/tsm_r50_k400_8f.py", dict(base_channels=16, stem_channels=16, head=dict(in_channels=512)), 32),
+    ("configs/recognition/tsm_r50_sthv2_8f.py", _R50_SMALL, 32),
+    ("configs/recognition/tsm_r50_k400_8f.py", _R50_SMALL, 32),
     ("configs/recognition/tsm_mbv2_jester_8f.py", dict(widen_factor=0.5), 32),
     ("configs/recognition/tsm_mbv2_jester_online.py", {}, 32),
 ]

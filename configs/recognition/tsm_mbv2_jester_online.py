@@ -3,7 +3,8 @@
 # the 10 inverted residual blocks with a residual connection (the demo's features 3, 5, 6, 8, 9, 10, 12, 13,
 # 15, 16), one 224x224 frame at a time with the 10 caches as its state. The demo network sees BGR frames
 # (OpenCV order kept through its PIL conversion) normalised with the RGB ImageNet mean/std: bgr_to_rgb=False.
-#   python tools/convert_checkpoint.py mobilenetv2_jester_online.pth.tar checkpoints/tsm_mbv2_jester_online.pth \
+#   python tools/convert_checkpoint.py mobilenetv2_jester_online.pth.tar \
+#       checkpoints/tsm_mbv2_jester_online.pth \
 #       --from tsm --config configs/recognition/tsm_mbv2_jester_online.py
 #   python tools/export_onnx.py configs/recognition/tsm_mbv2_jester_online.py \
 #       checkpoints/tsm_mbv2_jester_online.pth --out tsm_mbv2_jester_online.onnx
@@ -29,4 +30,5 @@ preprocess = dict(input_size=(224, 224), channel_order="BGR",
 # The demo's post-processing (tsmdet.runtime.smoothing): argmax of the last 12 frames' summed logits;
 # rolling / turning / pulling hand in (7, 8, 21, 22, 3) keep the previous label; "Doing other things" (0)
 # shows as "No gesture" (2); a change needs the two previous labels to agree; 20 labels of history.
-smoothing = dict(window=12, masked=[7, 8, 21, 22, 3], fold={0: 2}, agree=2, history=20, threshold=None, idle=2)
+smoothing = dict(window=12, masked=[7, 8, 21, 22, 3], fold={0: 2}, agree=2, history=20, threshold=None,
+                 idle=2)

@@ -26,8 +26,10 @@ SAMPLE_FPS = 12.0
 
 
 def write_gesture_video(path: str | os.PathLike, gestures: Sequence[str] = SAMPLE_GESTURES, seed: int = 0,
-                        frames_per_gesture: int = 20, size: int = 64, fps: float = SAMPLE_FPS) -> list[tuple[str, int, int]]:
-    """Render ``gestures`` one after another into an mp4; returns (class, first frame, last frame) per gesture."""
+                        frames_per_gesture: int = 20, size: int = 64,
+                        fps: float = SAMPLE_FPS) -> list[tuple[str, int, int]]:
+    """Render ``gestures`` one after another into an mp4; returns (class, first frame, last frame)
+    per gesture."""
     import cv2
     import numpy as np
 
@@ -63,7 +65,8 @@ def default_gesture_video(path: Path | None = None) -> Path:
 
 
 def default_recognition_onnx(path: Path | None = None) -> Path:
-    """The shipped gesture checkpoint as ONNX in the cache; exported on first use and when the checkpoint is newer."""
+    """The shipped gesture checkpoint as ONNX in the cache; exported on first use and when the
+    checkpoint is newer."""
     path = path or cache_dir() / "models" / "synthetic_tsm_r18_gestures_online.onnx"
     if not RECOGNITION_CHECKPOINT.is_file():
         raise FileNotFoundError(f"the shipped gesture checkpoint is missing: {RECOGNITION_CHECKPOINT}")
@@ -79,7 +82,8 @@ def default_recognition_onnx(path: Path | None = None) -> Path:
 
 
 def apply_recognition_defaults(args: argparse.Namespace, kind: str) -> None:
-    """``--task recognition`` without a model: the shipped gesture model (and, without a source, the sample video)."""
+    """``--task recognition`` without a model: the shipped gesture model (and, without a source,
+    the sample video)."""
     if args.model or args.config or args.checkpoint or kind == "triton":
         return
     if kind == "torch":

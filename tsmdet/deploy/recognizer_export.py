@@ -71,7 +71,8 @@ def build_recognizer_deploy(
     model_name: str = "", dynamic_batch: bool = False, preprocess: Preprocess | None = None,
     smoothing: SmoothingConfig | None = None,
 ) -> tuple[DeployRecognizer, ModelMeta]:
-    """The graph-contract module of a past-shift ``Recognizer2D`` and its metadata for ``input_size`` (w, h)."""
+    """The graph-contract module of a past-shift ``Recognizer2D`` and its metadata for
+    ``input_size`` (w, h)."""
     model.eval()
     width, height = input_size
     prep = model.data_preprocessor
@@ -124,7 +125,8 @@ class RecognizerVerifyReport:
 
 def verify_recognizer_onnx(module: nn.Module, onnx_path: str | Path, meta: ModelMeta, num_frames: int = 8,
                            batch: int = 1, seed: int = 0, atol: float = 1e-3) -> RecognizerVerifyReport:
-    """Run ``num_frames`` random frames through both, states fed back; raise if they disagree beyond ``atol``."""
+    """Run ``num_frames`` random frames through both, states fed back; raise if they disagree
+    beyond ``atol``."""
     import onnxruntime as ort  # local: only the exporter needs it here
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -151,13 +153,15 @@ def verify_recognizer_onnx(module: nn.Module, onnx_path: str | Path, meta: Model
                 "%.3g (relative)", num_frames, batch, logit_diff, state_diff)
     if state_diff > atol or logit_diff > atol:
         raise ExportVerificationError(f"{onnx_path}: onnxruntime disagrees with the torch deploy module: "
-                                      f"{report}. Re-export with --no-verify to keep the file for inspection.")
+                                      f"{report}. Re-export with --no-verify to keep the file for "
+                                      "inspection.")
     return report
 
 
 def export_recognizer(deploy: DeployRecognizer, meta: ModelMeta, out: str | os.PathLike, verify: bool = True,
                       verify_frames: int = 8) -> RecognizerVerifyReport | None:
-    """Trace ``deploy`` to ``out``, store ``meta``, check the operators for TensorRT, verify on onnxruntime."""
+    """Trace ``deploy`` to ``out``, store ``meta``, check the operators for TensorRT, verify on
+    onnxruntime."""
     from .export import write_metadata
     from .trt_ops import check_trt_compatible
 

@@ -233,7 +233,8 @@ class SmoothingEngine:
 
 
 def with_smoothing(engine: Any) -> Any:
-    """A recognition engine wrapped in its model's smoothing (``meta.extra['smoothing']``); others unchanged."""
+    """A recognition engine wrapped in its model's smoothing (``meta.extra['smoothing']``);
+    any other engine unchanged."""
     if engine.meta.task != "recognition":
         return engine
     return SmoothingEngine(engine, smoothing_from_meta(engine.meta.extra, len(engine.meta.classes)))

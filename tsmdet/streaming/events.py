@@ -22,7 +22,8 @@ from tsmdet.streaming.sources import Frame
 
 
 class GestureEventSink(Sink):
-    """``{"event", "label", "start", "end", "start_time", "end_time", "frames"}`` per gesture, flushed per line."""
+    """``{"event", "label", "start", "end", "start_time", "end_time", "frames"}`` per gesture,
+    flushed per line."""
 
     def __init__(self, path: str | os.PathLike, classes: Sequence[str] = ()) -> None:
         super().__init__()

@@ -100,7 +100,9 @@ def recognizer_cfg(arch: str, state: Mapping[str, Tensor], sites: ShiftSites, se
     )
     return dict(
         type="Recognizer2D",
-        data_preprocessor=dict(type="ActionDataPreprocessor", bgr_to_rgb=bool(settings.get("bgr_to_rgb", True))),
+        data_preprocessor=dict(
+            type="ActionDataPreprocessor", bgr_to_rgb=bool(settings.get("bgr_to_rgb", True))
+        ),
         backbone=backbone,
         cls_head=dict(
             type="TSMHead",

@@ -78,7 +78,8 @@ class Recognizer2D(BaseModel):
 
     # ------------------------------------------------------------------ online (one frame at a time)
     def init_state(self, batch_size: int, height: int, width: int) -> tuple[Tensor, ...]:
-        """Zero shift caches for ``batch_size`` streams of ``height x width`` frames (the backbone's contract).
+        """Zero shift caches for ``batch_size`` streams of ``height x width`` frames (the backbone's
+        contract).
 
         Only a past-only shift runs online: a bidirectional one needs the next frame. A backbone
         without shifts (a TSN twin) has an empty state.
@@ -94,7 +95,8 @@ class Recognizer2D(BaseModel):
         return backbone.init_state(batch_size, height, width)
 
     def step(self, frames: Tensor, state: Sequence[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """One frame of B streams: ``(B, 3, H, W)`` normalised frames + state -> (``(B, K)`` logits, new state).
+        """One frame of B streams: ``(B, 3, H, W)`` normalised frames + state -> (``(B, K)`` logits,
+        new state).
 
         The logits are the head's for this frame alone (no segment consensus): the per-frame
         logits the offline past-shift clip model averages. Smoothing over frames is the
