@@ -74,9 +74,11 @@ def soak(frames: int, warmup: int, engine: str, out_dir: Path, source: str | Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=10_000, help="measured frames (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=200, help="frames of the warm-up run (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=200,
+                        help="frames of the warm-up run (default: %(default)s)")
     parser.add_argument("--engine", default="onnx", help="infer_stream --engine (default: %(default)s)")
     parser.add_argument("--source", help="video file to loop (default: the built-in sample video)")
     parser.add_argument("--json", help="also write the figures here")

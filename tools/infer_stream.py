@@ -72,11 +72,14 @@ def resolve_engine(args: argparse.Namespace) -> str:
             kind = "torch"
             logger.info("--engine auto -> torch (from --config/--checkpoint)")
     if kind == "torch":
-        reject_flags(args, ("--model", *TRITON_FLAGS), "is not used by --engine torch (it runs --config/--checkpoint)")
+        reject_flags(args, ("--model", *TRITON_FLAGS),
+                     "is not used by --engine torch (it runs --config/--checkpoint)")
     elif kind == "triton":
-        reject_flags(args, ("--model", *TORCH_FLAGS), "is not used by --engine triton (the server holds the model)")
+        reject_flags(args, ("--model", *TORCH_FLAGS),
+                     "is not used by --engine triton (the server holds the model)")
     else:
-        reject_flags(args, (*TORCH_FLAGS, *TRITON_FLAGS), f"is not used by --engine {args.engine} (it runs --model)")
+        reject_flags(args, (*TORCH_FLAGS, *TRITON_FLAGS),
+                     f"is not used by --engine {args.engine} (it runs --model)")
         if kind == "onnx" and args.model and is_engine_file(args.model):
             raise UsageError(f"--model {args.model}: a TensorRT engine file; use --engine trt or auto")
     if kind in ("trt", "triton"):

@@ -46,7 +46,7 @@ def default_video(path: Path | None = None, frames: int = 96) -> Path:
 
 
 def default_onnx(path: Path | None = None) -> Path:
-    """The shipped checkpoint as ONNX in the cache; exported on first use and whenever the checkpoint is newer."""
+    """The shipped checkpoint as ONNX in the cache; exported on first use and when the checkpoint is newer."""
     path = path or cache_dir() / "models" / "synthetic_faster_rcnn_r18_tsm.onnx"
     if not DEFAULT_CHECKPOINT.is_file():
         raise FileNotFoundError(f"the shipped checkpoint is missing: {DEFAULT_CHECKPOINT}")

@@ -116,7 +116,8 @@ def read_onnx_meta(path: str, task: str | None = None) -> ModelMeta:
 
     from .errors import ModelFileError
 
-    known_tasks = ("detection", "recognition")  # runtime/tasks.py TASKS (not imported: it imports this module)
+    # runtime/tasks.py TASKS (not imported: it imports this module)
+    known_tasks = ("detection", "recognition")
 
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: no such model file")
@@ -136,7 +137,8 @@ def read_onnx_meta(path: str, task: str | None = None) -> ModelMeta:
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path}: unreadable '{META_KEY}' metadata ({exc})") from None
     if meta.task not in known_tasks:
-        raise ModelFileError(f"{path}: unknown task {meta.task!r} in its metadata (known: {', '.join(known_tasks)})")
+        raise ModelFileError(
+            f"{path}: unknown task {meta.task!r} in its metadata (known: {', '.join(known_tasks)})")
     if task is not None and meta.task != task:
         raise ModelFileError(f"{path}: a {meta.task} model, but a {task} model was asked for")
     return meta

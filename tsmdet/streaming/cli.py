@@ -18,7 +18,9 @@ from pathlib import Path
 
 from tsmdet.streaming.pipeline import EngineLike, StreamSummary, run_stream
 from tsmdet.streaming.sinks import JsonlSink, Sink, SinkError, VideoSink, WindowSink, display_problem
-from tsmdet.streaming.sources import FrameSource, ReconnectPolicy, SourceError, SourceKind, classify_source, open_source
+from tsmdet.streaming.sources import (
+    FrameSource, ReconnectPolicy, SourceError, SourceKind, classify_source, open_source,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +73,8 @@ def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
         help="first reconnect delay in seconds, doubled per try (default: %(default)s)",
     )
     src.add_argument("--loop", action="store_true",
-                     help="replay a video file endlessly (with --max-frames: soak tests, demos); the state is "
+                     help="replay a video file endlessly (with --max-frames: soak tests, demos); "
+                          "the state is "
                           "reset at every new pass")
     src.add_argument(
         "--folder-fps",

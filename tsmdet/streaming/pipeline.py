@@ -120,7 +120,8 @@ def run_stream(
             run.loop(max_frames)
         except KeyboardInterrupt as exc:
             run.interrupted, run.end_reason, run.stop_signal = True, "interrupted", signal_number(exc)
-            logger.warning("interrupted (%s) after %d frames", signal.Signals(run.stop_signal).name, run.frames)
+            logger.warning("interrupted (%s) after %d frames", signal.Signals(run.stop_signal).name,
+                           run.frames)
         except BaseException as exc:
             guard.hold_all()  # a signal now must not cut the finalisation short
             _close_all([*sinks, source])  # failures while closing are logged; the original error wins
