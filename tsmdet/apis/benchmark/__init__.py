@@ -21,7 +21,8 @@ Why it is measured this way:
 
 Modules: :mod:`.twins` (the TSM model and its no-shift twin), :mod:`.measure` (variants,
 interleaved blocks), :mod:`.ratios` (targets), :mod:`.report` (json, Markdown), :mod:`.plots`
-(figure), :mod:`.run` (:func:`run_benchmark`, the one call tools/benchmark.py makes).
+(figure), :mod:`.contend` (the neighbour process, load sampling), :mod:`.streams` (batched
+streams), :mod:`.run` (:func:`run_benchmark`, the one call tools/benchmark.py makes).
 
 ``benchmark.json`` keys: ``config``, ``checkpoint`` (null: random weights), ``weights``
 (``"checkpoint"`` | ``"random"``), ``input_size`` [w, h], ``video`` {path, size, frames,
@@ -33,7 +34,13 @@ state_bytes_per_stream, onnx}}, ``engines`` {kind: {available, version | reason}
 plus ``block_p50``: the p50 of each block; model-only FPS = 1000 / mean inference ms,
 end-to-end FPS = frames per second of the streaming runs, each timed from its first frame's
 end), ``ratios`` [{name, engine, value (paired: median of per-block ratios), pooled (ratio of
-the p50s), op, target, passed, numerator, numerator_ms, denominator, denominator_ms}], ``files``.
+the p50s), op, target, passed, numerator, numerator_ms, denominator, denominator_ms}], ``files``;
+``contend`` (bool), ``thread_settings`` {kind: {backend, intra_op, inter_op, spinning, usable_cores,
+default, rule}}, ``load`` {samples [{t_s, block, phase, load_avg_1min, cpu_busy}], first, last, min,
+max, changed, allowed_change, cpu_busy_mean}, ``streams`` (null, or {engine: {counts: {B: {streams,
+call_ms, inference_ms, per_frame_ms, fps}}, scaling}}), ``stream_scaling`` [{engine, streams, value,
+target, passed, fps, fps_one}]. With ``contend`` each latency entry also has ``contended`` (model-only
+with the neighbour running) and ``ratios`` a ``contended_tail`` (p99/p50) per engine.
 """
 from __future__ import annotations
 
