@@ -11,7 +11,7 @@ from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 
-from tsmdet.utils.checkpoint import trust_checkpoint
+from tsmdet.utils.checkpoint import register_safe_loader, trust_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def build_runner(
             process group uses gloo, so several CPU processes work too.
         trusted_checkpoint: allow full pickle for the file given by ``resume`` / ``load_from``.
     """
+    register_safe_loader()  # load_from, resume and init_cfg Pretrained go through the allow-list
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(config_path).stem)
     if resume == "auto":
