@@ -19,9 +19,8 @@ import logging
 import sys
 from pathlib import Path
 
-from tsmdet.apis.defaults import default_video
+from tsmdet.apis.defaults import default_onnx, default_video
 from tsmdet.runtime import EngineUnavailableError
-from tsmdet.serving.defaults import DEFAULT_SERVING_ONNX
 from tsmdet.serving.load_test import LoadTestOptions, run_load_test
 from tsmdet.serving.report import format_table, plot_report, read_video_frames
 
@@ -44,9 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-name", default="tsmdet", help="served model name (default: %(default)s)")
     parser.add_argument(
         "--model",
-        default=str(DEFAULT_SERVING_ONNX),
+        default=None,
         help="the served ONNX file, for the local reference run "
-        "(default: the one tools/serve.py exports when given none, %(default)s)",
+        "(default: the one tools/serve.py exports when given none, in the tsmdet cache)",
     )
     parser.add_argument(
         "--streams", type=_streams, default=(1, 4, 8, 16), help="stream counts (default: 1,4,8,16)"
@@ -76,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         video = read_video_frames(args.video or default_video())
-        report = run_load_test(opts, args.model, video)
+        report = run_load_test(opts, args.model or default_onnx(dynamic_batch=True), video)
     except (EngineUnavailableError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

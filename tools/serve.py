@@ -16,8 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
-from tsmdet.apis.defaults import DEFAULT_CHECKPOINT, DEFAULT_CONFIG, OUTPUTS
-from tsmdet.serving.defaults import DEFAULT_SERVING_ONNX
+from tsmdet.apis.defaults import OUTPUTS, default_onnx
 from tsmdet.serving.launcher import ServerStartError, TritonNotInstalledError, TritonServer, serve_forever
 from tsmdet.serving.pbtxt import ConfigError
 from tsmdet.serving.repository import DEFAULT_MODEL_NAME, ServingOptions, write_repository
@@ -75,16 +74,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def default_model(path: Path = DEFAULT_SERVING_ONNX) -> Path:
-    """The shipped checkpoint exported with a dynamic batch (streams batch into one call); on first use."""
-    if not path.is_file() or path.stat().st_mtime < DEFAULT_CHECKPOINT.stat().st_mtime:
-        from tsmdet.deploy.export import export_onnx
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(DEFAULT_CONFIG, DEFAULT_CHECKPOINT, path, dynamic_batch=True)
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -96,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             instances=args.instances,
             intra_op_threads=args.threads,
         )
-        repo = write_repository(args.model or default_model(), args.repo, args.model_name, options)
+        repo = write_repository(args.model or default_onnx(dynamic_batch=True), args.repo, args.model_name, options)
         if not args.start:
             for backend in ("python", "onnxruntime", "tensorrt"):
                 print(f"{backend:12s} {repo.path(backend)}")

@@ -45,9 +45,14 @@ def default_video(path: Path | None = None, frames: int = 96) -> Path:
     return path
 
 
-def default_onnx(path: Path | None = None) -> Path:
-    """The shipped checkpoint as ONNX in the cache; exported on first use and when the checkpoint is newer."""
-    path = path or cache_dir() / "models" / "synthetic_faster_rcnn_r18_tsm.onnx"
+def default_onnx(path: Path | None = None, dynamic_batch: bool = False) -> Path:
+    """The shipped checkpoint as ONNX in the cache; exported on first use and when the checkpoint is newer.
+
+    ``dynamic_batch`` gives the graph a dynamic stream-batch axis (what a server batching several
+    streams into one call needs, ``tools/serve.py``); one local stream uses the batch-1 graph.
+    """
+    name = "synthetic_faster_rcnn_r18_tsm" + (".dynamic" if dynamic_batch else "") + ".onnx"
+    path = path or cache_dir() / "models" / name
     if not DEFAULT_CHECKPOINT.is_file():
         raise FileNotFoundError(f"the shipped checkpoint is missing: {DEFAULT_CHECKPOINT}")
     if not path.is_file() or path.stat().st_mtime < DEFAULT_CHECKPOINT.stat().st_mtime:
@@ -56,6 +61,6 @@ def default_onnx(path: Path | None = None) -> Path:
         logger.info("exporting %s to %s (first run)", DEFAULT_CHECKPOINT.name, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")  # concurrent first runs
-        export_onnx(DEFAULT_CONFIG, DEFAULT_CHECKPOINT, tmp)
+        export_onnx(DEFAULT_CONFIG, DEFAULT_CHECKPOINT, tmp, dynamic_batch=dynamic_batch)
         os.replace(tmp, path)
     return path

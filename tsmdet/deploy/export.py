@@ -176,18 +176,14 @@ def _classes_from(checkpoint: dict, cfg: Any) -> tuple[str, ...] | None:
     return tuple(classes) if classes else None
 
 
-def load_deploy_model(
-    config_path: str | os.PathLike, checkpoint: str | os.PathLike | None,
-    input_size: tuple[int, int] | None = None, dynamic_batch: bool = False, score_thr: float | None = None,
-    max_det: int | None = None, nms_iou: float | None = None, pre_nms_top_k: int | None = None,
-) -> tuple[nn.Module, ModelMeta]:
-    """Build the model of ``config_path``, load ``checkpoint`` (strictly), wrap it for deployment.
+def load_model(config_path: str | os.PathLike, checkpoint: str | os.PathLike | None,
+               input_size: tuple[int, int] | None = None) -> tuple[nn.Module, Any, dict, Preprocess]:
+    """The model of ``config_path`` in eval mode with ``checkpoint`` loaded strictly (random weights when
+    None), its config, the loaded checkpoint dict and its preprocessing contract (for ``input_size``).
 
-    The returned module has the exported graph's signature, so the torch engine runs
-    exactly what the ONNX file contains. Registration follows the config's
-    ``custom_imports`` (``tsmdet.models`` when it has none, which also installs the
-    safe checkpoint loader). ``input_size`` (w, h) defaults to the test pipeline's
-    Resize scale. ``checkpoint=None`` keeps random weights (latency measurements only).
+    Registration follows the config's ``custom_imports`` (``tsmdet.models`` when it has none);
+    checkpoints go through the safe loader. The one place the deploy side builds a model from a
+    config: the exporter, the torch engine and the benchmark's twins all start here.
     """
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -210,12 +206,28 @@ def load_deploy_model(
     if contract is None:
         raise ValueError(f"{config_path}: no preprocess dict and no Resize scale in the test pipeline; "
                          "pass an input size (w, h)")
-    size = contract.input_size
     from mmdet.registry import MODELS
 
     model = MODELS.build(cfg.model)
     ckpt = load_checkpoint(model, str(checkpoint), map_location="cpu", strict=True) if checkpoint else {}
-    model.eval()
+    return model.eval(), cfg, ckpt, contract
+
+
+def load_deploy_model(
+    config_path: str | os.PathLike, checkpoint: str | os.PathLike | None,
+    input_size: tuple[int, int] | None = None, dynamic_batch: bool = False, score_thr: float | None = None,
+    max_det: int | None = None, nms_iou: float | None = None, pre_nms_top_k: int | None = None,
+) -> tuple[nn.Module, ModelMeta]:
+    """Build the model of ``config_path``, load ``checkpoint`` (strictly), wrap it for deployment.
+
+    The returned module has the exported graph's signature, so the torch engine runs
+    exactly what the ONNX file contains. Registration follows the config's
+    ``custom_imports`` (``tsmdet.models`` when it has none, which also installs the
+    safe checkpoint loader). ``input_size`` (w, h) defaults to the test pipeline's
+    Resize scale. ``checkpoint=None`` keeps random weights (latency measurements only).
+    """
+    model, cfg, ckpt, contract = load_model(config_path, checkpoint, input_size)
+    size = contract.input_size
     deploy, meta = build_deploy_model(
         model, size, score_thr=score_thr, max_det=max_det, nms_iou=nms_iou, pre_nms_top_k=pre_nms_top_k,
         classes=_classes_from(ckpt, cfg), model_name=Path(config_path).stem, dynamic_batch=dynamic_batch,

@@ -80,11 +80,7 @@ class BenchModel:
 def build_models(config: Path, checkpoint: Path | None,
                   input_size: tuple[int, int] | None) -> tuple[list[BenchModel], tuple[int, int]]:
     """The TSM model of ``config`` (``checkpoint`` loaded strictly, else random) and its no-shift twin."""
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    from mmengine.utils import import_modules_from_strings
-
-    from tsmdet.deploy.export import build_deploy_model, input_size_from_config
+    from tsmdet.deploy.export import build_deploy_model, load_model
 
     cfg = load_config(config)
     from tsmdet.deploy.recognizer_export import is_recognizer_config
@@ -93,28 +89,18 @@ def build_models(config: Path, checkpoint: Path | None,
         from .recognition import build_recognizer_models
 
         return build_recognizer_models(config, cfg, checkpoint, input_size)
-    import_modules_from_strings(**(cfg.get("custom_imports") or {"imports": ["tsmdet.models"]}))
-    import tsmdet.models  # noqa: F401  (registers the models, whatever the config imports)
-    from tsmdet.utils.checkpoint import register_safe_loader
-
-    register_safe_loader()  # explicit: the checkpoint below goes through mmengine's loader
-
-    init_default_scope(cfg.get("default_scope", "mmdet"))
-    size = input_size or input_size_from_config(cfg)
-    if size is None:
-        raise ValueError(f"{config}: no Resize scale in the test pipeline; pass an input size (w, h)")
+    tsm, cfg, _, contract = load_model(config, checkpoint, input_size)
+    size = contract.input_size
     from mmdet.registry import MODELS
 
-    tsm = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        load_checkpoint(tsm, str(checkpoint), map_location="cpu", strict=True)
     twin = MODELS.build(no_shift_model_cfg(cfg.model))
     twin.load_state_dict(tsm.state_dict(), strict=True)  # TSM adds no parameter: an exact fit
     models = []
     for key, model in zip(MODEL_KEYS, (tsm, twin)):
         name = config.stem if key == "tsm" else f"{config.stem}_no_shift"
         # dynamic stream batch: one export serves one stream and the batched-streams run (--streams)
-        deploy, meta = build_deploy_model(model.eval(), size, model_name=name, dynamic_batch=True)
+        deploy, meta = build_deploy_model(model.eval(), size, model_name=name, dynamic_batch=True,
+                                          preprocess=contract)
         backbone = type(getattr(model, "detector", model).backbone).__name__
         models.append(BenchModel(key, deploy, meta, backbone))
     return models, size
