@@ -56,7 +56,8 @@ def test_recognize_video_writes_frames_smoothed_top5_and_events(model, tmp_path)
     from tsmdet.apis.recognition_defaults import write_gesture_video
 
     video = tmp_path / "gestures.mp4"
-    spans = write_gesture_video(video, ("no_gesture", "swipe_left", "no_gesture", "zoom_in"), frames_per_gesture=12)
+    spans = write_gesture_video(video, ("no_gesture", "swipe_left", "no_gesture", "zoom_in"),
+                                frames_per_gesture=12)
     n = spans[-1][2] + 1
     out = tmp_path / "out"
     rc = _infer_stream([str(video), "--task", "recognize", "--engine", "onnx", "--model", str(model),
@@ -111,3 +112,23 @@ def test_corrupt_frame_is_skipped_counted_and_state_kept(model, tmp_path):
         assert [t["label"] for t in a["top5"]] == [t["label"] for t in b["top5"]]
         assert np.allclose([t["score"] for t in a["top5"]], [t["score"] for t in b["top5"]], atol=1e-5)
         assert a["smoothed"]["label"] == b["smoothed"]["label"]
+
+
+def test_no_argument_run_on_the_shipped_gesture_model(tmp_path, monkeypatch):
+    """`infer_stream.py --task recognize` with nothing else: shipped checkpoint -> ONNX in the cache,
+    the rendered sample gesture video, smoothed labels and events."""
+    from tsmdet.apis.recognition_defaults import (
+        RECOGNITION_CHECKPOINT,
+        SAMPLE_FRAMES_PER_GESTURE,
+        SAMPLE_GESTURES,
+    )
+
+    assert RECOGNITION_CHECKPOINT.is_file() and RECOGNITION_CHECKPOINT.stat().st_size < 5 * 2**20
+    monkeypatch.setenv("TSMDET_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    assert _infer_stream(["--task", "recognize", "--out-dir", str(out)]) == 0
+    assert (tmp_path / "cache" / "models" / "synthetic_tsm_r18_gestures_online.onnx").is_file()
+    frames = _lines(next(p for p in out.glob("synthetic_gestures.*.jsonl") if ".events." not in p.name))
+    assert len(frames) == SAMPLE_FRAMES_PER_GESTURE * len(SAMPLE_GESTURES)
+    events = _lines(next(out.glob("synthetic_gestures.*.events.jsonl")))
+    assert events and all(e["event"] != "no_gesture" for e in events)

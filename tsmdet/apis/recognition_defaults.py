@@ -22,11 +22,14 @@ RECOGNITION_CONFIG = REPO_ROOT / "configs" / "recognition" / "synthetic" / "tsm_
 RECOGNITION_CHECKPOINT = REPO_ROOT / "checkpoints" / "synthetic_tsm_r18_gestures_online.pth"
 SAMPLE_GESTURES = ("no_gesture", "swipe_left", "no_gesture", "swipe_right", "no_gesture", "rotate_clockwise",
                    "no_gesture", "zoom_in", "no_gesture", "swipe_up", "no_gesture")
-SAMPLE_FPS = 12.0
+SAMPLE_FPS = 8.0
+# 10 frames a gesture: the shipped model saw training clips at stride 2 of 16-24-frame gestures, so
+# online (stride 1) it expects a gesture to take about 8-12 frames
+SAMPLE_FRAMES_PER_GESTURE = 10
 
 
 def write_gesture_video(path: str | os.PathLike, gestures: Sequence[str] = SAMPLE_GESTURES, seed: int = 0,
-                        frames_per_gesture: int = 20, size: int = 64,
+                        frames_per_gesture: int = SAMPLE_FRAMES_PER_GESTURE, size: int = 64,
                         fps: float = SAMPLE_FPS) -> list[tuple[str, int, int]]:
     """Render ``gestures`` one after another into an mp4; returns (class, first frame, last frame)
     per gesture."""
