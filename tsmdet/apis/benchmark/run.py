@@ -92,7 +92,18 @@ def run_benchmark(
     threads = check_threads(threads)
     environment = describe_environment()  # the load before this run adds its own
 
-    models, size = build_models(config, Path(checkpoint) if checkpoint else None, input_size)
+    from tsmdet.deploy.recognizer_export import is_recognizer_config
+
+    from ..config import load_config
+
+    cfg = load_config(config)
+    if is_recognizer_config(cfg):  # online recognizer + its no-shift twin
+        from .recognition import build_recognizer_models
+
+        models, size = build_recognizer_models(config, cfg, Path(checkpoint) if checkpoint else None,
+                                               input_size)
+    else:
+        models, size = build_models(config, Path(checkpoint) if checkpoint else None, input_size)
     video = prepare_video(source, out_dir, size, frames)
     decoded = decode_frames(video["path"], frames)
     video.update(size=[decoded[0].shape[1], decoded[0].shape[0]], frames=len(decoded))

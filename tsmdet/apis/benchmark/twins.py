@@ -17,7 +17,6 @@ from torch import nn
 
 from tsmdet.runtime import ModelMeta
 
-from ..config import load_config
 
 MODEL_KEYS = ("tsm", "no_shift")
 MODEL_LABELS = {"tsm": "online TSM", "no_shift": "no shift (same weights)"}
@@ -82,13 +81,6 @@ def build_models(config: Path, checkpoint: Path | None,
     """The TSM model of ``config`` (``checkpoint`` loaded strictly, else random) and its no-shift twin."""
     from tsmdet.deploy.export import build_deploy_model, load_model
 
-    cfg = load_config(config)
-    from tsmdet.deploy.recognizer_export import is_recognizer_config
-
-    if is_recognizer_config(cfg):
-        from .recognition import build_recognizer_models
-
-        return build_recognizer_models(config, cfg, checkpoint, input_size)
     tsm, cfg, _, contract = load_model(config, checkpoint, input_size)
     size = contract.input_size
     from mmdet.registry import MODELS
