@@ -254,10 +254,8 @@ def test_two_infer_stream_processes_match_onnx(triton_server, toy_onnx, tmp_path
                     str(video),
                     "--engine",
                     engine,
-                    "--model",
-                    str(toy_onnx),
-                    "--url",
-                    triton_server.grpc_url,
+                    # each engine gets only its own flag (infer_stream refuses one it would ignore)
+                    *(["--model", str(toy_onnx)] if engine == "onnx" else ["--url", triton_server.grpc_url]),
                     "--out-dir",
                     str(tmp_path / engine),
                 ],

@@ -226,7 +226,7 @@ def test_dist_train_two_cpu_processes(tiny_vid, tmp_path):
     assert (work_dir / "iter_2.pth").is_file()
     # Each rank evaluated one of the two val videos; rank 0 gathered every frame's detections.
     val = json.loads((tiny_vid / "annotations/imagenet_vid_val.json").read_text())
-    evaluated = re.search(r"VID eval: .*\((\d+) images, (\d+) GT, (\d+) dets\)", log)
+    evaluated = re.search(r"VID eval: .*\((\d+) images, (\d+) GT, (\d+) dets[,)]", log)
     assert evaluated, log[-3000:]
     assert int(evaluated[1]) == len(val["images"]) and int(evaluated[2]) == len(val["annotations"])
     assert int(evaluated[3]) > 0
