@@ -4,6 +4,8 @@
         --data-root data/synthetic_vid --out work_dirs/eval/onnx.REPORT.json
     python tools/eval_engine.py --engine torch --config CFG --checkpoint CKPT --ann GT.json --data-root ROOT --out R.json
     python tools/eval_engine.py model.int8.onnx --engine onnx --ann GT.json --data-root ROOT --out R.json --max-videos 4
+    python tools/eval_engine.py model.int8.onnx ... --compare test=work_dirs/x/vid.REPORT.json fp32=R32.json
+        # one table: AP50 overall and per class of each report and of this run, gaps to the first
 
 Runs the engine over every video frame by frame (the shift state is reset at each video start),
 with the model's own preprocessing contract, and writes REPORT.json, REPORT.md and the COCO
@@ -32,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--convention", choices=("fgfa", "coco"), default="fgfa",
                         help="VID metric convention (default: fgfa, the ILSVRC devkit / FGFA evaluation)")
     parser.add_argument("--max-videos", type=int, default=None, metavar="N", help="only the first N videos")
+    parser.add_argument("--compare", nargs="+", default=[], metavar="NAME=REPORT.json",
+                        help="print one AP50 table of these reports and this run, gaps to the first "
+                             "(e.g. test=work_dirs/x/vid.REPORT.json, the mmdet model's tools/test.py report)")
     parser.add_argument("--threads", type=int, default=None, help="torch/onnxruntime CPU compute threads (default: 1 on <= 2 usable cores, else cores - 1)")
     return parser.parse_args(argv)
 
@@ -48,6 +53,10 @@ def _check_inputs(args: argparse.Namespace) -> str | None:
         return f"model file not found: {args.model}"
     if not Path(args.ann).is_file():
         return f"annotation file not found: {args.ann}"
+    for item in args.compare:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not Path(path).is_file():
+            return f"--compare {item}: expected NAME=REPORT.json of an existing report"
     if not Path(args.data_root).is_dir():
         return f"data root not found: {args.data_root}"
     return None
@@ -61,11 +70,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     from tsmdet.apis.engines import engine_from_model_file, open_engine
-    from tsmdet.apis.eval_engine import evaluate_engine
+    from tsmdet.apis.eval_engine import comparison_table, evaluate_engine, load_report
     from tsmdet.evaluation.vid_metric import format_summary
     from tsmdet.runtime import EngineUnavailableError
 
     try:
+        compared = [(item.partition("=")[0], load_report(item.partition("=")[2])) for item in args.compare]
+        other = {r.get("convention") for _, r in compared} - {None, args.convention}
+        if other:  # before the run: a table of mixed conventions compares nothing
+            raise ValueError(f"--compare reports use the {sorted(other)} convention, this run {args.convention}")
         if args.engine == "torch":
             engine = open_engine("torch", config=args.config, checkpoint=args.checkpoint, threads=args.threads)
         else:
@@ -77,10 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as err:
-        print(f"error: {args.ann}: {err}", file=sys.stderr)
+        print(f"error: {err if 'REPORT' in str(err) or '--compare' in str(err) else f'{args.ann}: {err}'}",
+              file=sys.stderr)
         return 2
     print(format_summary(result.report))
     print(f"report: {result.report_path} {result.markdown_path} {result.detections_path}")
+    if compared:
+        name = f"{args.engine} {result.report['engine']['precision']}"
+        print(comparison_table([*compared, (name, result.report)]))
     return 0
 
 

@@ -160,3 +160,45 @@ def evaluate_engine(engine: Engine, ann: str | Path, data_root: str | Path, out:
                 100 * (report["ap50"] or 0.0), len(times), num_videos, report["engine"]["run_ms_p50"])
     return EngineEvalResult(report, json_path, md_path, dets_path, len(times), num_videos,
                             report["engine"]["run_ms_p50"])
+
+
+def _ap50(report: dict, cls: str | None = None) -> float | None:
+    value = report.get("ap50") if cls is None else (report.get("per_class", {}).get(cls) or {}).get("ap50")
+    return None if value is None else 100.0 * float(value)
+
+
+def comparison_table(reports: Sequence[tuple[str, dict]]) -> str:
+    """One Markdown table of AP50 (overall and per class) of several VID reports, with each row's gap
+    to the first (the reference, e.g. ``tools/test.py``'s ``vid.REPORT.json``): the deployed-vs-evaluated
+    check in one look. Reports must share their classes."""
+    if not reports:
+        raise ValueError("no reports to compare")
+    classes = sorted(reports[0][1].get("per_class", {}))
+    conventions = {r.get("convention") for _, r in reports} - {None}
+    if len(conventions) > 1:
+        raise ValueError(f"reports use different metric conventions {sorted(conventions)}; compare like with like")
+    head = "| run | AP50 | gap | " + " | ".join(f"{c} | gap" for c in classes) + " |"
+    rule = "|---|---:|---:|" + "---:|---:|" * len(classes)
+    ref = reports[0][1]
+
+    def cell(report: dict, cls: str | None) -> str:
+        value, base = _ap50(report, cls), _ap50(ref, cls)
+        if value is None:
+            return "n/a | "
+        gap = "" if base is None or report is ref else f"{value - base:+.2f}"
+        return f"{value:.2f} | {gap}"
+
+    rows = [f"| {name} | {cell(r, None)} | " + " | ".join(cell(r, c) for c in classes) + " |" for name, r in reports]
+    return "\n".join([head, rule, *rows])
+
+
+def load_report(path: str | Path) -> dict:
+    """A VID report json (tools/test.py's ``vid.REPORT.json`` or eval_engine's), with a clear error."""
+    path = Path(path)
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable VID report ({err})") from None
+    if "ap50" not in report:
+        raise ValueError(f"{path}: not a VID report (no 'ap50')")
+    return report
