@@ -48,6 +48,26 @@ def write_metadata(path: str | os.PathLike, meta: ModelMeta) -> None:
     onnx.save(model, str(path))
 
 
+def trace_to_onnx(deploy: nn.Module, meta: ModelMeta, out: Path) -> bool:
+    """Trace an online deploy module (detector or recognizer) to ``out`` with its states as graph
+    I/O, store ``meta`` in the file and check its operators for TensorRT; True for a dynamic batch."""
+    dynamic = meta.batch_size == -1
+    batch = 2 if dynamic else 1  # trace with 2 so nothing specialises on a batch of one
+    param = next(deploy.parameters())
+    width, height = meta.input_size
+    pad = float(meta.preprocessing.pad_pixel[0])  # any value traces the same graph
+    image = torch.full((batch, 3, height, width), pad, dtype=param.dtype, device=param.device)
+    states = [torch.zeros(batch, *s.shape[1:], dtype=param.dtype, device=param.device) for s in meta.states]
+    with warnings.catch_warnings():
+        # every size the tracer warns about (candidates, top-k K, NMS N) is fixed by the static input size
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is chosen on purpose
+        export_online(deploy, image, states, meta.output_names, out, dynamic_batch=dynamic)
+    write_metadata(out, meta)
+    check_trt_compatible(out)
+    return dynamic
+
+
 def export_deploy_model(
     deploy: DeployDetector, meta: ModelMeta, out: str | os.PathLike, verify: bool = True,
     verify_frames: int = 8, precision: str = "fp32",
@@ -75,26 +95,13 @@ def export_deploy_model(
             return None
         batch = 2 if meta.batch_size == -1 else 1
         return verify_onnx(deploy, out, meta, num_frames=verify_frames, batch=batch, **FP16_TOLERANCES)
-    dynamic = meta.batch_size == -1
-    batch = 2 if dynamic else 1  # trace with 2 so nothing specialises on a batch of one
-    param = next(deploy.parameters())
-    width, height = meta.input_size
-    pad = float(meta.preprocessing.pad_pixel[0])  # any value traces the same graph
-    image = torch.full((batch, 3, height, width), pad, dtype=param.dtype, device=param.device)
-    states = [torch.zeros(batch, *s.shape[1:], dtype=param.dtype, device=param.device) for s in meta.states]
-    with warnings.catch_warnings():
-        # every size the tracer warns about (candidates, top-k K, NMS N) is fixed by the static input size
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is chosen on purpose
-        export_online(deploy, image, states, meta.output_names, out, dynamic_batch=dynamic)
-    write_metadata(out, meta)
-    check_trt_compatible(out)
+    dynamic = trace_to_onnx(deploy, meta, out)
     ops = sorted({node.op_type for node in onnx.load(str(out), load_external_data=False).graph.node})
     logger.info("exported %s (%d states, batch %s); ops: %s", out, len(meta.states),
                 "dynamic" if dynamic else 1, ", ".join(ops))
     if not verify:
         return None
-    return verify_onnx(deploy, out, meta, num_frames=verify_frames, batch=batch)
+    return verify_onnx(deploy, out, meta, num_frames=verify_frames, batch=2 if dynamic else 1)
 
 
 def _find_resize_scale(node: Any) -> tuple[int, int] | None:

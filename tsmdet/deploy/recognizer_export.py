@@ -12,14 +12,13 @@ probabilities and :mod:`tsmdet.runtime.smoothing` into a stable label, with the 
 config's ``smoothing = dict(...)`` wrote into ``ModelMeta.extra['smoothing']``.
 
 The export machinery is the detector's: the TorchScript tracer with named state I/O
-(:func:`tsmdet.deploy.onnx_utils.export_online`), the metadata writer, the TensorRT operator
+(:func:`tsmdet.deploy.export.trace_to_onnx`: the tracer, the metadata writer, the TensorRT operator
 check; only the onnxruntime comparison is recognition-specific (logits, not detections).
 """
 from __future__ import annotations
 
 import logging
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from ..runtime.meta import ModelMeta, StateSpec
 from ..runtime.preprocess import Preprocess
 from ..runtime.smoothing import SmoothingConfig
 from .deploy_model import check_contract
-from .onnx_utils import OPSET, export_online, state_names
+from .onnx_utils import OPSET, state_names
 from .verify import ExportVerificationError, random_frames
 
 logger = logging.getLogger(__name__)
@@ -162,28 +161,16 @@ def export_recognizer(deploy: DeployRecognizer, meta: ModelMeta, out: str | os.P
                       verify_frames: int = 8) -> RecognizerVerifyReport | None:
     """Trace ``deploy`` to ``out``, store ``meta``, check the operators for TensorRT, verify on
     onnxruntime."""
-    from .export import write_metadata
-    from .trt_ops import check_trt_compatible
+    from .export import trace_to_onnx  # export imports this module for its dispatch
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    dynamic = meta.batch_size == -1
-    batch = 2 if dynamic else 1  # trace with 2 so nothing specialises on a batch of one
-    param = next(deploy.parameters())
-    width, height = meta.input_size
-    image = torch.full((batch, 3, height, width), 128.0, dtype=param.dtype, device=param.device)
-    states = [torch.zeros(batch, *s.shape[1:], dtype=param.dtype, device=param.device) for s in meta.states]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is chosen on purpose
-        export_online(deploy, image, states, meta.output_names, out, dynamic_batch=dynamic)
-    write_metadata(out, meta)
-    check_trt_compatible(out)
+    dynamic = trace_to_onnx(deploy, meta, out)
     logger.info("exported recognizer %s (%d states, %.1f KiB per stream, batch %s)", out, len(meta.states),
                 meta.state_bytes_per_stream / 1024, "dynamic" if dynamic else 1)
     if not verify:
         return None
-    return verify_recognizer_onnx(deploy, out, meta, num_frames=verify_frames, batch=batch)
+    return verify_recognizer_onnx(deploy, out, meta, num_frames=verify_frames, batch=2 if dynamic else 1)
 
 
 def _classes(cfg: Any, ckpt: dict) -> tuple[str, ...] | None:
