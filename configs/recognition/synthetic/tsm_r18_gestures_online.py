@@ -5,9 +5,10 @@
 # stride-1 windows of 8 frames saw a third of a gesture and reached 17 % val top-1 here, stride 2: 36 %).
 # Fine-tuned from the offline TSM of tsm_r18_gestures.py (bidirectional -> past shift: same weights,
 # fold 0 now comes from t-1): from scratch, 800 iterations on 8-frame windows stayed at chance here.
-#   python tools/train.py configs/recognition/synthetic/tsm_r18_gestures.py
+#   python tools/train.py configs/recognition/synthetic/tsm_r18_gestures.py (and its two continuations,
+#   docs/experiments.md, into work_dirs/tsm_r18_gestures_x3)
 #   python tools/train.py configs/recognition/synthetic/tsm_r18_gestures_online.py
-#   python tools/publish_checkpoint.py work_dirs/tsm_r18_gestures_online/iter_500.pth \
+#   python tools/publish_checkpoint.py work_dirs/tsm_r18_gestures_online_x3/iter_500.pth \
 #       checkpoints/synthetic_tsm_r18_gestures_online.pth
 _base_ = ["./tsm_r18_gestures.py"]
 model = dict(backbone=dict(shift_direction="past"))
@@ -28,7 +29,7 @@ val_dataloader = dict(dataset=dict(pipeline=[
 test_dataloader = val_dataloader
 max_iters = 500
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-load_from = "work_dirs/tsm_r18_gestures/iter_1500.pth"
+load_from = "work_dirs/tsm_r18_gestures_x3/iter_1500.pth"  # the 4500-iteration offline TSM (docs/experiments.md)
 optim_wrapper = dict(optimizer=dict(lr=0.001))
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=50),
