@@ -47,3 +47,14 @@ def test_generator_is_deterministic_and_writes_both_formats(tmp_path: Path):
         assert len(list(Path(rec.path).glob("img_*.jpg"))) == rec.total_frames
     with pytest.raises(FileExistsError):
         generate_synthetic_actions(root, train_videos=1, val_videos=1)
+
+
+def test_config_names_the_generators_classes_in_order():
+    """The synthetic configs carry the class names, so exports and inference need no data on disk."""
+    from mmengine.config import Config
+
+    from tsmdet.datasets.recognition.synthetic_gestures import GESTURE_CLASSES
+
+    repo = Path(__file__).resolve().parents[1]
+    cfg = Config.fromfile(str(repo / "configs/recognition/synthetic/tsm_r18_gestures.py"))
+    assert tuple(cfg.classes) == GESTURE_CLASSES

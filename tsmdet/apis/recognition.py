@@ -45,6 +45,8 @@ def _drop_pretrained(node: Any) -> None:
 def _classes_from_config(cfg: Config) -> tuple[str, ...] | None:
     from tsmdet.datasets.recognition.annotations import load_class_names
 
+    if cfg.get("classes"):  # a config may name its classes (a set whose classes are fixed)
+        return tuple(cfg.classes)
     ds = cfg.get("test_dataloader", {}).get("dataset", {})
     names_file = ds.get("class_names_file")
     if not names_file:

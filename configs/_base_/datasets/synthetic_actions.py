@@ -5,6 +5,10 @@
 data_root = "data/synthetic_actions/"
 num_segments = 8
 classes_file = "classes.txt"
+# The generator's fixed class order (tsmdet.datasets.recognition.synthetic_gestures.GESTURE_CLASSES),
+# so a model of this config has its class names without the data set on disk (export, inference).
+classes = ("swipe_left", "swipe_right", "swipe_up", "swipe_down",
+           "rotate_clockwise", "rotate_anticlockwise", "zoom_in", "zoom_out", "no_gesture")
 common = dict(type="VideoClassificationDataset", data_root=data_root, list_format="tsm",
               filename_tmpl="img_{:05d}.jpg", start_index=1, class_names_file=classes_file,
               data_prefix=dict(video="frames/"))
