@@ -25,6 +25,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from fake_cudart import install_host_cudart
 from toy_detector import export_toy, random_frames
 from tsmdet.deploy.tensorrt import build_engine, onnx_precision, plan_build, trt_path, trtexec_command
 
@@ -297,56 +298,10 @@ def strict_tensorrt(version: str) -> types.ModuleType:
     return trt
 
 
-class _HostCudart(types.ModuleType):
-    """cuda-python's runtime API over host memory (pointers are host addresses). NOT CUDA."""
-
-    class cudaMemcpyKind:  # noqa: N801 (cuda-python's name)
-        cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice = 1, 2, 3
-
-    def __init__(self) -> None:
-        super().__init__("cuda.bindings.runtime")
-        self.live: dict[int, np.ndarray] = {}
-
-    def cudaMalloc(self, nbytes):  # noqa: N802
-        buffer = np.zeros(max(nbytes, 1), np.uint8)
-        self.live[buffer.ctypes.data] = buffer
-        return 0, buffer.ctypes.data
-
-    def cudaFree(self, ptr):  # noqa: N802
-        del self.live[ptr]
-        return (0,)
-
-    def cudaMemset(self, ptr, value, nbytes, stream=None):  # noqa: N802
-        ctypes.memset(ptr, value, nbytes)
-        return (0,)
-
-    cudaMemsetAsync = cudaMemset
-
-    def cudaMemcpyAsync(self, dst, src, nbytes, kind, stream):  # noqa: N802
-        ctypes.memmove(dst, src, nbytes)
-        return (0,)
-
-    def cudaStreamCreate(self):  # noqa: N802
-        return 0, 7
-
-    def cudaStreamSynchronize(self, stream):  # noqa: N802
-        return (0,)
-
-    cudaStreamDestroy = cudaStreamSynchronize
-
-    def cudaGetDeviceProperties(self, device):  # noqa: N802
-        return 0, types.SimpleNamespace(name=b"Fake GPU")
-
-
 @pytest.fixture()
 def fake_trt(monkeypatch):
     """Install the strict fake of one version (and host-memory cuda-python); returns a factory."""
-    cudart = _HostCudart()
-    cuda_pkg, bindings_pkg = types.ModuleType("cuda"), types.ModuleType("cuda.bindings")
-    cuda_pkg.bindings, bindings_pkg.runtime = bindings_pkg, cudart
-    for name, module in (("cuda", cuda_pkg), ("cuda.bindings", bindings_pkg),
-                         ("cuda.bindings.runtime", cudart)):
-        monkeypatch.setitem(sys.modules, name, module)
+    install_host_cudart(monkeypatch)
 
     def install(version: str) -> types.ModuleType:
         trt = strict_tensorrt(version)

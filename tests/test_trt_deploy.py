@@ -20,6 +20,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
+from fake_cudart import install_host_cudart
 from toy_detector import INPUT_H, INPUT_W, ToyOnlineDetector, export_toy, random_frames, toy_meta, zero_states
 from tsmdet.deploy.tensorrt import (
     BatchProfile, CalibrationBatches, batch_profile, build_engine, engine_cache_key, read_calibration_cache,
@@ -356,50 +357,6 @@ def test_trt_int8_build_with_state_calibration(toy, tmp_path):
 
 
 # ---------------------------------------------------------------------- TrtEngine bookkeeping, simulated
-class _SimulatedCudart(types.ModuleType):
-    """cuda-python's runtime API over host memory: "device pointers" are host addresses.
-
-    Fresh allocations are filled with garbage, so the test also proves the engine zeroes its states.
-    """
-
-    class cudaMemcpyKind:  # noqa: N801 (cuda-python's name)
-        cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice = 1, 2, 3
-
-    def __init__(self) -> None:
-        super().__init__("cuda.bindings.runtime")
-        self.live: dict[int, np.ndarray] = {}
-
-    def cudaMalloc(self, nbytes):  # noqa: N802
-        buffer = np.full(max(nbytes, 1), 0x47, np.uint8)  # float32 0x47474747 = 51015.3
-        self.live[buffer.ctypes.data] = buffer
-        return 0, buffer.ctypes.data
-
-    def cudaFree(self, ptr):  # noqa: N802
-        del self.live[ptr]
-        return (0,)
-
-    def cudaMemset(self, ptr, value, nbytes, stream=None):  # noqa: N802
-        ctypes.memset(ptr, value, nbytes)
-        return (0,)
-
-    cudaMemsetAsync = cudaMemset
-
-    def cudaMemcpyAsync(self, dst, src, nbytes, kind, stream):  # noqa: N802
-        ctypes.memmove(dst, src, nbytes)
-        return (0,)
-
-    def cudaStreamCreate(self):  # noqa: N802
-        return 0, 7
-
-    def cudaStreamSynchronize(self, stream):  # noqa: N802
-        return (0,)
-
-    cudaStreamDestroy = cudaStreamSynchronize
-
-    def cudaGetDeviceCount(self):  # noqa: N802
-        return 0, 1
-
-
 def _simulated_tensorrt(max_batch: int) -> types.ModuleType:
     """The slice of the tensorrt API TrtEngine uses; "engine files" hold an ONNX path run on onnxruntime."""
     import onnxruntime as ort
@@ -490,12 +447,9 @@ def test_trt_engine_state_bookkeeping_simulated(toy, tmp_path, monkeypatch, kind
     from tsmdet.runtime.onnx_engine import OnnxEngine
     from tsmdet.runtime.trt_engine import TrtEngine, meta_sidecar_path
 
-    cudart = _SimulatedCudart()
-    cuda_pkg, bindings_pkg = types.ModuleType("cuda"), types.ModuleType("cuda.bindings")
-    cuda_pkg.bindings, bindings_pkg.runtime = bindings_pkg, cudart
-    for name, module in (("cuda", cuda_pkg), ("cuda.bindings", bindings_pkg), ("cuda.bindings.runtime", cudart),
-                         ("tensorrt", _simulated_tensorrt(max_batch=2))):
-        monkeypatch.setitem(sys.modules, name, module)
+    # fresh "device" memory is garbage (float32 0x47474747 = 51015.3): the engine must zero its states
+    cudart = install_host_cudart(monkeypatch, fill=0x47)
+    monkeypatch.setitem(sys.modules, "tensorrt", _simulated_tensorrt(max_batch=2))
     engine_path = tmp_path / f"{kind}.engine"
     engine_path.write_bytes(str(toy[kind]).encode())
     meta_sidecar_path(engine_path).write_text(read_onnx_meta(str(toy[kind])).to_json())
