@@ -14,13 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import pytest
 
 from tsmdet.apis.defaults import default_onnx, default_video
 from tsmdet.utils.cli import run_tool
 
 from test_reliability import _MjpegHandler, _onnx_file, _meta  # noqa: F401  (the loopback server, tiny graphs)
+from video_helpers import count_video_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "infer_stream.py"
@@ -163,15 +163,6 @@ def test_exit_0_done_and_1_when_the_live_source_is_lost(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- 129 / 130 / 143
 
 
-def _video_frames(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
-
-
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_signals_finalise_video_jsonl_and_summary(tmp_path: Path, sample: Path, sig: int, code: int) -> None:
     jsonl, video, summary = tmp_path / "d.jsonl", tmp_path / "a.mp4", tmp_path / "s.json"
@@ -195,4 +186,4 @@ def test_signals_finalise_video_jsonl_and_summary(tmp_path: Path, sample: Path, 
     lines = [json.loads(line) for line in text.splitlines()]  # every line complete
     result = json.loads(summary.read_text())
     assert result["interrupted"] and result["stop_signal"] == sig and result["end_reason"] == "interrupted"
-    assert len(lines) >= 5 and result["frames"] == len(lines) == _video_frames(video)
+    assert len(lines) >= 5 and result["frames"] == len(lines) == count_video_frames(video)

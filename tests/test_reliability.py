@@ -25,17 +25,9 @@ from tsmdet.streaming.sources.reader import FrameQueue
 from tsmdet.utils import cli
 
 from test_streaming import CLASSES, FakeEngine, _frame_value, _image, _write_video
+from video_helpers import count_video_frames
 
 W, H = 64, 48
-
-
-def _count_frames(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def _lines(path: Path) -> list[dict]:
@@ -173,7 +165,7 @@ def test_mjpeg_stream_that_drops_reconnects_then_ends_cleanly(tmp_path: Path, mj
     summary = run_stream(source, engine, [JsonlSink(out, CLASSES), VideoSink(annotated, 10.0, classes=CLASSES)])
     assert time.perf_counter() - t0 < 20  # bounded back-off
     records = _lines(out)
-    assert len(records) == 13 == summary.frames and _count_frames(annotated) == 13
+    assert len(records) == 13 == summary.frames and count_video_frames(annotated) == 13
     assert [r["restart"] for r in records] == [False] * 8 + [True] + [False] * 4
     assert [r["detections"][0]["box"][0] for r in records] == [*range(8), *range(5)]  # state reset
     assert summary.reconnects == 1 and summary.resets == 2
@@ -205,7 +197,7 @@ def test_a_failing_sink_still_finalises_the_others_and_the_summary(tmp_path: Pat
     sinks = [JsonlSink(out), VideoSink(annotated, 10.0), _BrokenSink(fail_at=4)]
     with pytest.raises(OSError, match="disk full"):
         run_stream(open_source(str(video)), FakeEngine(), sinks, on_end=ended.append)
-    assert len(_lines(out)) == 5 and _count_frames(annotated) == 5  # frame 4 reached the first two sinks
+    assert len(_lines(out)) == 5 and count_video_frames(annotated) == 5  # frame 4 reached the first two sinks
     assert ended[0].end_reason == "error" and "disk full" in ended[0].end_detail and ended[0].frames == 4
 
 
@@ -224,7 +216,7 @@ def test_stop_signal_ends_the_run_with_every_sink_complete(tmp_path: Path, sig: 
     summary = run_stream(open_source(str(video)), FakeEngine(),
                          [SignalInsideWrites(out), VideoSink(annotated, 10.0)])
     assert summary.interrupted and summary.stop_signal == sig and summary.end_reason == "interrupted"
-    assert summary.frames == 4 == len(_lines(out)) == _count_frames(annotated)
+    assert summary.frames == 4 == len(_lines(out)) == count_video_frames(annotated)
     assert signal.getsignal(sig) == before  # the previous handler is back
 
 

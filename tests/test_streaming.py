@@ -31,6 +31,7 @@ from tsmdet.streaming import (
     run_stream,
 )
 from tsmdet.streaming.cli import add_stream_arguments, sinks_from_args
+from video_helpers import count_video_frames
 
 W, H = 64, 48
 CLASSES = ("cat", "dog")
@@ -291,12 +292,7 @@ def test_engine_error_leaves_complete_outputs(tmp_path: Path) -> None:
     assert records[1]["detections"] == [
         {"box": [1.0, 2.0, 11.0, 20.0], "score": 0.9, "label": 1, "class": "dog"}
     ]
-    cap = cv2.VideoCapture(str(annotated))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    assert n == k
+    assert count_video_frames(annotated) == k
 
 
 def test_keyboard_interrupt_ends_cleanly(tmp_path: Path) -> None:
