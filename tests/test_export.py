@@ -35,7 +35,7 @@ W, H = 128, 96
 CLASSES = ("car", "dog", "bird")
 PREPROCESSOR = dict(type="DetDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
                     bgr_to_rgb=True, pad_size_divisor=32)
-NMS_FREE_OPS = {"NonZero", "Loop", "If", "ScatterND"}  # what the export-friendly heads avoid
+NMS_FREE_OPS = {"Loop", "If", "ScatterND"}  # what the export-friendly heads avoid
 
 FASTER_RCNN = dict(
     type="FasterRCNN",
@@ -178,13 +178,17 @@ def test_trt_compatible_and_static_nms(exported):
     nodes = onnx.load(str(exported["path"])).graph.node
     ops = {n.op_type for n in nodes}
     assert "NonMaxSuppression" in ops and not ops & NMS_FREE_OPS, sorted(ops)
+    non_zero = [n for n in nodes if n.op_type == "NonZero"]
     if exported["name"] == "faster_rcnn":
         roi_aligns = [n for n in nodes if n.op_type == "RoiAlign"]
-        assert len(roi_aligns) == 4  # one per FPN level, selected per RoI
+        assert len(roi_aligns) == 4  # one per FPN level, each on that level's RoIs only
+        assert len(non_zero) == 4  # the only data-dependent shapes: which RoIs each level pools
         for node in roi_aligns:
             attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
             assert attrs["coordinate_transformation_mode"] == b"half_pixel"
             assert (attrs["output_height"], attrs["output_width"], attrs["sampling_ratio"]) == (7, 7, 0)
+    else:
+        assert not non_zero
 
 
 def test_onnxruntime_matches_torch_over_30_frames(exported):

@@ -79,3 +79,22 @@ def test_exported_graph_matches_on_onnxruntime(tmp_path):
         with torch.no_grad():
             expected = extractor(feats, rois).numpy()
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_exported_output_keeps_the_static_roi_count(tmp_path):
+    """Each level's RoI count is data-dependent; the pooled result must still be (R, C, h, w) with R static."""
+    import onnx
+
+    class Extract(torch.nn.Module):
+        def forward(self, f0, f1, f2, f3, rois):
+            return extract_by_level([f0, f1, f2, f3], rois, STRIDES, OUT, 0, FINEST)
+
+    path = tmp_path / "static.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Extract(), (*_feats(seed=5), _rois([20, 90, 300], seed=6)), str(path), opset_version=17,
+                          input_names=["f0", "f1", "f2", "f3", "rois"], output_names=["out"], dynamo=False)
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    (out,) = model.graph.output
+    assert [d.dim_value for d in out.type.tensor_type.shape.dim] == [3, 8, *OUT]
+    assert sum(n.op_type == "NonZero" for n in model.graph.node) == len(STRIDES)

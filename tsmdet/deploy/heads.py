@@ -3,7 +3,7 @@
 mmdet's ``predict`` paths filter with boolean masks, loop over images and classes,
 and assign RoI features with in-place indexing: data-dependent shapes that the
 tracer either bakes in as constants or exports as ``NonZero``/``ScatterND``. These
-modules compute the same detections with fixed shapes:
+modules compute the same detections with fixed output shapes:
 
 * per-level top-k of the candidates (``nms_pre``) with ``TopK``;
 * delta decoding exactly as ``DeltaXYWHBBoxCoder`` (same means/stds, ratio clip,
@@ -13,8 +13,9 @@ modules compute the same detections with fixed shapes:
 * NMS and the final fixed-size selection from :mod:`tsmdet.deploy.nms`;
 * RoIAlign as the standard ONNX ``RoiAlign`` (``torchvision.ops.roi_align``; opset >= 16
   exports ``aligned=True`` as ``coordinate_transformation_mode='half_pixel'``, mmcv's
-  semantics), run on every FPN level for all RoIs and selected per RoI with ``Where``
-  following ``SingleRoIExtractor.map_roi_levels``.
+  semantics), each RoI pooled on the one level ``SingleRoIExtractor.map_roi_levels`` picks
+  (:mod:`tsmdet.deploy.roi_extract`: per-level sizes are dynamic, the pooled ``(R, C, h, w)``
+  is static).
 
 They wrap the mmdet head modules themselves (same parameters) and take plain values
 for everything else; ``tsmdet.deploy.export`` reads those from the mmdet model.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torchvision.ops import roi_align
+from .roi_extract import extract_by_level
 
 from .nms import INVALID_SCORE, class_offset_boxes, gather_rows, nms_keep_mask, top_k_rows
 
@@ -205,24 +206,11 @@ class RoIDeployHead(nn.Module):
     def extract(self, feats: Sequence[Tensor], rois: Tensor) -> Tensor:
         """RoIAlign on the level ``map_roi_levels`` picks: ``rois (R, 5)`` -> ``(R, C, h, w)``.
 
-        Every level runs on all RoIs and ``Where`` keeps the right one: no NonZero, no
-        in-place index assignment, static shapes. On each level the RoIs of the other
-        levels are collapsed to an empty box first: with ``sampling_ratio=0`` the
-        sampling grid grows with the box, so a large RoI pooled on the finest level cost
-        more than all the rest of the head; an empty box samples nothing, which makes the
-        L RoIAligns cost about one.
+        Each level pools only its own RoIs (:func:`~tsmdet.deploy.roi_extract.extract_by_level`):
+        no RoiAlign over other levels' boxes, no level merge, an empty level costs nothing.
         """
-        num_levels = len(self.featmap_strides)
-        scale = torch.sqrt((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]))  # (R,)
-        level = torch.floor(torch.log2(scale / self.finest_scale + 1e-6)).clamp(min=0, max=num_levels - 1)
-        empty = torch.zeros_like(rois)  # image 0, box (0, 0, 0, 0); its pooled output is discarded
-        out = None
-        for i, stride in enumerate(self.featmap_strides):
-            on_level = (level == i).view(-1, 1)  # (R, 1)
-            pooled = roi_align(feats[i], torch.where(on_level, rois, empty), self.output_size, 1.0 / stride,
-                               self.sampling_ratio, aligned=True)  # (R, C, h, w)
-            out = pooled if out is None else torch.where(on_level.view(-1, 1, 1, 1), pooled, out)
-        return out
+        return extract_by_level(feats, rois, self.featmap_strides, self.output_size, self.sampling_ratio,
+                                self.finest_scale)
 
     def forward(self, feats: Sequence[Tensor], proposals: Tensor, valid: Tensor) -> Detections:
         batch, num_rois = valid.shape
