@@ -191,6 +191,22 @@ def test_trt_compatible_and_static_nms(exported):
         assert not non_zero
 
 
+def test_shift_exports_as_convs_the_quantizer_can_find(exported):
+    """Each online shift is 1x1 conv (pick) - Sub - 1x1 conv (spread) - Add, named after its module
+    (``.../shifts.i/``), which is how tsmdet.deploy.quantize keeps it out of int8."""
+    from tsmdet.deploy.quantize import SHIFT_NODE
+
+    nodes = onnx.load(str(exported["path"])).graph.node
+    num_states = len(exported["meta"].states)
+    by_shift: dict[str, list[str]] = {}
+    for node in nodes:
+        match = SHIFT_NODE.search(node.name)
+        if match and node.op_type != "Constant":  # the 0/1 weights are Constant nodes
+            by_shift.setdefault(match.group(0), []).append(node.op_type)
+    assert len(by_shift) == num_states > 0
+    assert all(sorted(ops) == ["Add", "Conv", "Conv", "Sub"] for ops in by_shift.values()), by_shift
+
+
 def test_onnxruntime_matches_torch_over_30_frames(exported):
     meta = exported["meta"]
     ort_engine, torch_engine = OnnxEngine(exported["path"]), TorchEngine(exported["deploy"], meta)

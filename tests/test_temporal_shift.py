@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 import pytest
 
-from tsmdet.ops.temporal_shift import TemporalShift, online_call, online_shift, temporal_shift
+from tsmdet.ops.temporal_shift import TemporalShift, online_call, online_shift, online_shift_as_convs, temporal_shift
 
 
 def _clip(n: int, t: int, c: int) -> torch.Tensor:
@@ -53,6 +53,55 @@ def test_online_shift_replaces_fold_zero_and_returns_cache():
     out, new_cache = online_shift(x, cache)
     assert out[0, :, 0, 0].tolist() == [-1, -1, 2, 3, 4, 5, 6, 7]
     assert new_cache[0, :, 0, 0].tolist() == [0, 1]
+
+
+def test_conv_form_gives_the_hand_built_shift():
+    x = torch.arange(8, dtype=torch.float32).reshape(1, 8, 1, 1) + 0.5
+    cache = torch.full((1, 2, 1, 1), -1.25)
+    out, new_cache = online_shift_as_convs(x, cache)
+    assert out[0, :, 0, 0].tolist() == [-1.25, -1.25, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5]
+    assert new_cache[0, :, 0, 0].tolist() == [0.5, 1.5]
+    x, cache = torch.randn(2, 16, 5, 7), torch.randn(2, 2, 5, 7)
+    out, new_cache = online_shift_as_convs(x, cache)
+    assert torch.equal(new_cache, x[:, :2]) and torch.equal(out[:, 2:], x[:, 2:])  # 0/1 weights: exact
+    torch.testing.assert_close(out[:, :2], cache, rtol=0, atol=1e-6)  # x + (cache - x): one rounding
+
+
+def test_exported_shift_is_convs_and_matches_concat_on_onnxruntime(tmp_path):
+    """The ONNX form (two 0/1 1x1 convs, no Slice/Concat) gives the concat's values on onnxruntime."""
+    import warnings
+
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    class Step(torch.nn.Module):  # conv -> online shift -> conv, as in a shifted residual block
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.Conv2d(16, 16, 3, padding=1)
+
+        def forward(self, image, cache):
+            shifted, new_cache = online_shift(self.a(image), cache)
+            return self.b(shifted), new_cache
+
+    torch.manual_seed(0)
+    step, path = Step().eval(), tmp_path / "shift.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(step, (torch.randn(2, 3, 6, 10), torch.zeros(2, 2, 6, 10)), str(path), opset_version=17,
+                          input_names=["image", "cache"], output_names=["out", "cache_out"], dynamo=False)
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "Concat" not in ops and "Slice" not in ops and ops.count("Conv") == 4, ops
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    cache_t = cache_o = np.zeros((2, 2, 6, 10), np.float32)
+    for _ in range(4):  # the caches fed back, as a stream does
+        image = torch.randn(2, 3, 6, 10)
+        with torch.no_grad():
+            out_t, cache_t = step(image, torch.from_numpy(cache_t))
+        out_o, cache_o = session.run(None, {"image": image.numpy(), "cache": cache_o})
+        cache_t = cache_t.numpy()
+        np.testing.assert_allclose(cache_o, cache_t, rtol=1e-5, atol=1e-6)  # conv `a` differs by rounding only
+        np.testing.assert_allclose(out_o, out_t.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_online_frames_equal_offline_past():

@@ -68,6 +68,24 @@ def _split_shared_initializers(model: onnx.ModelProto, fp32_nodes: set[str]) -> 
     return model
 
 
+def _separate_read_outputs(model: onnx.ModelProto) -> None:
+    """Give every graph output that nodes also read an ``Identity`` of its own.
+
+    The converter keeps graph outputs fp32 by casting them after their producer, and the
+    nodes that read the same value then get the fp32 copy next to fp16 inputs (the online
+    shift's new cache is both a state output and read by the shift: ``Sub`` with mixed types).
+    With the output produced by an ``Identity``, the readers keep the fp16 value.
+    """
+    outputs = {o.name for o in model.graph.output}
+    read = {i for node in model.graph.node for i in node.input} & outputs
+    for name in read:
+        inner = f"{name}__read"
+        for node in model.graph.node:
+            node.output[:] = [inner if o == name else o for o in node.output]
+            node.input[:] = [inner if i == name else i for i in node.input]
+        model.graph.node.append(onnx.helper.make_node("Identity", [inner], [name], name=f"{name}__output"))
+
+
 def _fix_converted_casts(model: onnx.ModelProto) -> None:
     """A converted ``Cast(to=float)`` must cast to fp16: the converter retypes its output but keeps ``to``."""
     fp16_values = {v.name for v in model.graph.value_info if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16}
@@ -122,6 +140,7 @@ def convert_to_fp16(model: onnx.ModelProto, fp16_scopes: Sequence[str] | None) -
         raise ValueError(f"no node of the graph is inside the fp16 scopes {list(fp16_scopes)}")
     float_outputs = {o.name for o in model.graph.output if o.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
     model = _split_shared_initializers(model, set(block))
+    _separate_read_outputs(model)
     with warnings.catch_warnings():  # one "will be truncated" warning per tiny weight: fp16's range, expected
         warnings.simplefilter("ignore", UserWarning)
         converted = float16.convert_float_to_float16(model, keep_io_types=True, node_block_list=block)

@@ -12,11 +12,15 @@
 * **Decoding and NMS stay fp32**: every node outside the learned layers (the same fp32
   island as the fp16 export, :func:`tsmdet.deploy.fp16.fp32_island`) is in ``nodes_to_exclude``:
   box coordinates with class offsets, anchors and scores must not be int8.
+* **The shift stays a copy**: the exported online shift is two 0/1 1x1 convolutions
+  (:func:`tsmdet.ops.temporal_shift.online_shift_as_convs`); quantized, they would round the
+  cached channels once more than the rest of the block input, so their nodes are excluded too.
 """
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +37,8 @@ from .tensorrt.calibration import iter_frames
 logger = logging.getLogger(__name__)
 
 METHODS = ("minmax", "entropy", "percentile")
+# the exported shift's nodes: the exporter names them after the module path (``.../shifts.3/Conv``)
+SHIFT_NODE = re.compile(r"/shifts\.\d+/")
 # learned-layer scopes of files exported before the metadata carried them (tsmdet.deploy.deploy_model)
 DEFAULT_LEARNED_SCOPES = ("backbone", "neck", "head.rpn.candidates.head", "head.roi.bbox_head",
                           "head.candidates.head")
@@ -110,6 +116,7 @@ def quantize_int8(model: str | Path, calib: str | Path, out: str | Path, method:
         raise ValueError(f"{model}: quantize an fp32 export, not a {meta.precision} one")
     graph = onnx.load(str(model))
     exclude = fp32_island(graph, learned_scopes(meta))
+    exclude += [n.name for n in graph.graph.node if SHIFT_NODE.search(n.name) and n.name not in set(exclude)]
     reader = StreamingCalibrationReader(model, calib, frames)
     calibrate = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                  "percentile": CalibrationMethod.Percentile}[method]
