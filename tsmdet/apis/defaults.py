@@ -45,13 +45,19 @@ def default_video(path: Path | None = None, frames: int = 96) -> Path:
     return path
 
 
+# Revision of the exported graphs cached from the shipped checkpoints, in their file names: a cache
+# written by an older tsmdet is exported again rather than served (2: the online shift as 1x1
+# convs, RoIs pooled on their own level only).
+EXPORT_REVISION = 2
+
+
 def default_onnx(path: Path | None = None, dynamic_batch: bool = False) -> Path:
     """The shipped checkpoint as ONNX in the cache; exported on first use and when the checkpoint is newer.
 
     ``dynamic_batch`` gives the graph a dynamic stream-batch axis (what a server batching several
     streams into one call needs, ``tools/serve.py``); one local stream uses the batch-1 graph.
     """
-    name = "synthetic_faster_rcnn_r18_tsm" + (".dynamic" if dynamic_batch else "") + ".onnx"
+    name = f"synthetic_faster_rcnn_r18_tsm{'.dynamic' if dynamic_batch else ''}.r{EXPORT_REVISION}.onnx"
     path = path or cache_dir() / "models" / name
     if not DEFAULT_CHECKPOINT.is_file():
         raise FileNotFoundError(f"the shipped checkpoint is missing: {DEFAULT_CHECKPOINT}")
