@@ -25,7 +25,7 @@ from tsmdet.runtime import available_engines
 REPO = Path(__file__).resolve().parents[1]
 TOP_KEYS = {"config", "checkpoint", "weights", "input_size", "video", "frames", "warmup", "block_frames",
             "threads", "environment", "models", "engines", "latency", "ratios", "files",
-            "contend", "thread_settings", "load", "streams", "stream_scaling"}
+            "contend", "thread_settings", "load", "streams", "stream_scaling", "sessions"}
 STREAM_CALLS = 3
 MODEL_KEYS = {"name", "backbone", "params", "flops", "gflops", "num_states", "state_bytes_per_stream",
               "onnx"}
@@ -72,6 +72,21 @@ def _paired(report: dict, num: tuple[str, str, str], den: tuple[str, str, str]) 
     """Median over blocks of the ratio of the block p50s, recomputed from the report."""
     blocks = [report["latency"][e][m][p]["block_p50"] for e, m, p in (num, den)]
     return float(np.median([a / b for a, b in zip(*blocks)]))
+
+
+def test_blocks_rotate_over_independent_sessions(report):
+    """Two instances per variant by default (one session's speed is not another's), used in turn."""
+    from tsmdet.apis.benchmark.measure import Variant
+
+    assert report["sessions"] == 2
+    assert all(report["engines"][kind]["sessions"] == 2 for kind in ("torch", "onnx"))
+    first, second = object(), object()
+    variant = Variant("onnx", "tsm", [first, second])
+    used = []
+    for block in range(5):
+        variant.use(block)
+        used.append(variant.engine)
+    assert used == [first, second, first, second, first]
 
 
 def test_ratios_come_from_this_runs_numbers(report):

@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="warm-up frames per variant (default: %(default)s)")
     parser.add_argument("--block-frames", type=positive_int, default=10,
                         help="frames per variant per interleaved block (default: %(default)s)")
+    parser.add_argument("--sessions", type=positive_int, default=2,
+                        help="independent instances of each engine and model, blocks rotated over them: two "
+                             "sessions of one file differ by up to ~4%% in speed (default: %(default)s)")
     parser.add_argument("--source", help="video file to decode (default: a rendered synthetic video)")
     parser.add_argument("--input-size", type=frame_size, default=None, metavar="WxH",
                         help="network input (default: the config's test scale padded to 32)")
@@ -103,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     report = run_benchmark(args.config, args.checkpoint, engines=args.engines, frames=args.frames,
                            warmup=args.warmup, source=args.source, out_dir=args.out_dir, threads=args.threads,
                            input_size=args.input_size, block_frames=args.block_frames, contend=args.contend,
-                           streams=args.streams, stream_calls=args.stream_calls, spinning=args.spinning)
+                           streams=args.streams, stream_calls=args.stream_calls, spinning=args.spinning,
+                           sessions=args.sessions)
     print(format_markdown(report))
     print("written: " + ", ".join(report["files"].values()))
     return 0

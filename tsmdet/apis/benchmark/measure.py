@@ -8,6 +8,7 @@ on the video (the deployed path, decode thread included).
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -59,17 +60,33 @@ def decode_frames(video: str, frames: int) -> list[np.ndarray]:
 
 @dataclass
 class Variant:
-    """One engine running one model, with the samples of every block pooled."""
+    """One engine kind running one model, with the samples of every block pooled.
+
+    ``engines`` are independent instances of the same model (``sessions``); block b runs on
+    instance ``b % len(engines)`` (:meth:`use`). Why: two onnxruntime sessions of the same
+    file differ in speed by up to ~4 %, consistently over a run (the memory the session's
+    weights and buffers land in), more than the shift's cost; one session per model would
+    bake that into the TSM / no-shift ratio, rotating several averages it out.
+    """
 
     engine_kind: str
     model: str
-    engine: Engine
+    engines: list[Engine]
     model_only: LatencyMeter = field(default_factory=lambda: LatencyMeter(("inference",)))
     end_to_end: LatencyMeter = field(default_factory=lambda: LatencyMeter((*STAGES, "stream_start")))
     block_p50: dict[str, list[float]] = field(default_factory=lambda: {"model_only": [], "end_to_end": []})
     contended: LatencyMeter = field(default_factory=lambda: LatencyMeter(("inference",)))  # --contend blocks
     e2e_intervals: int = 0  # frames after the first of each streaming run
     e2e_span_s: float = 0.0  # seconds from the first to the last frame end of each run
+    current: int = 0  # index of the instance the running block uses
+
+    @property
+    def engine(self) -> Engine:
+        return self.engines[self.current]
+
+    def use(self, block: int) -> None:
+        """Run block ``block`` on its instance (round-robin over the sessions)."""
+        self.current = block % len(self.engines)
 
     def run_model_only(self, frames: list[np.ndarray], meter: LatencyMeter | None = None) -> None:
         """``frames`` through ``infer`` as a new stream, after ``REWARM_FRAMES`` unmeasured ones.
@@ -132,8 +149,8 @@ class Variant:
 def _open_engines(kind: str, models: list[BenchModel], threads: int, out_dir: Path,
                   spinning: bool = False) -> list[Engine]:
     """One engine per model; the ONNX files are exported on first need (verification is export's job)."""
-    if kind == "torch":
-        return [create_engine("torch", m.deploy, meta=m.meta, threads=threads) for m in models]
+    if kind == "torch":  # a copy of the module per instance: its own weight memory, as a new session has
+        return [create_engine("torch", copy.deepcopy(m.deploy), meta=m.meta, threads=threads) for m in models]
     from tsmdet.deploy.export import export_deploy_model
     from tsmdet.deploy.recognizer_export import export_recognizer
 
@@ -150,8 +167,10 @@ def _open_engines(kind: str, models: list[BenchModel], threads: int, out_dir: Pa
 def measure(requested: list[str], models: list[BenchModel], decoded: list[np.ndarray], video: str, frames: int,
              warmup: int, block_frames: int, threads: int, out_dir: Path, contend: bool = False,
              streams: list[int] | None = None, stream_calls: int = 40, spinning: bool = False,
-             ) -> tuple[dict[str, dict[str, Any]], dict[str, dict], dict[str, Any]]:
+             sessions: int = 2) -> tuple[dict[str, dict[str, Any]], dict[str, dict], dict[str, Any]]:
     """Open every requested engine for both models, warm up, run the interleaved blocks.
+
+    ``sessions``: instances of each (engine, model), rotated over the blocks (:class:`Variant`).
 
     Returns ``engines`` (availability, version or reason), ``latency`` and ``extra``:
     ``load`` (the machine load sampled at every block, :class:`.contend.LoadMonitor`),
@@ -168,19 +187,20 @@ def measure(requested: list[str], models: list[BenchModel], decoded: list[np.nda
         for kind in requested:
             try:
                 version = require_engine(kind)
-                pair = _open_engines(kind, models, threads, out_dir, spinning)
+                instances = [_open_engines(kind, models, threads, out_dir, spinning) for _ in range(sessions)]
             except EngineUnavailableError as exc:
                 logger.warning("engine %s not run: %s", kind, exc)
                 engine_info[kind] = {"available": False, "reason": str(exc)}
                 continue
-            engine_info[kind] = {"available": True, "version": version}
-            variants += [Variant(kind, m.key, e) for m, e in zip(models, pair)]
-            settings = getattr(pair[0], "thread_settings", None)
+            engine_info[kind] = {"available": True, "version": version, "sessions": sessions}
+            variants += [Variant(kind, m.key, [pair[i] for pair in instances]) for i, m in enumerate(models)]
+            settings = getattr(instances[0][0], "thread_settings", None)
             extra["thread_settings"][kind] = settings.to_dict() if settings is not None else None
         for v in variants:  # allocations, lazy initialisation, caches
-            for frame in islice(cycle(decoded), warmup):
-                v.engine.infer([frame])
-            v.engine.reset()
+            for engine in v.engines:
+                for frame in islice(cycle(decoded), warmup):
+                    engine.infer([frame])
+                engine.reset()
         monitor.sample(-1, "start")
         _run_blocks(variants, decoded, video, frames, block_frames, neighbour, monitor)
         if streams:
@@ -194,7 +214,8 @@ def measure(requested: list[str], models: list[BenchModel], decoded: list[np.nda
         if neighbour is not None:
             neighbour.close()
         for v in variants:
-            v.engine.close()
+            for engine in v.engines:
+                engine.close()
     extra["load"] = monitor.summary(contend)
     latency: dict[str, dict] = {}
     for v in variants:
@@ -215,6 +236,7 @@ def _run_blocks(variants: list[Variant], decoded: list[np.ndarray], video: str, 
     for b in range(blocks):
         chunk = stream[b * block_frames : (b + 1) * block_frames]
         for v in variants if b % 2 == 0 else variants[::-1]:
+            v.use(b)
             v.run_model_only(chunk)
             v.run_end_to_end(video, min(len(chunk) + 1, len(decoded)))  # + 1: the stream start
             if neighbour is not None:

@@ -44,7 +44,8 @@ def _setup_line(report: dict[str, Any]) -> str:
     return (f"Config `{report['config']}`, {weights}. Video `{video['path']}` ({video['size'][0]}x"
             f"{video['size'][1]}, {video['frames']} frames{', synthetic' if video['generated'] else ''}). "
             f"{report['frames']} measured frames per variant after {report['warmup']} warm-up, in blocks of "
-            f"{report['block_frames']} with all variants interleaved (order reversed every other block). "
+            f"{report['block_frames']} with all variants interleaved (order reversed every other block), "
+            f"{report.get('sessions', 1)} instance(s) of each variant rotated over the blocks. "
             f"{report['threads']} intra-op threads; {env['cpu']}, {env['cores']} cores{load}; "
             f"torch {env['torch']}.{_load_line(report)}")
 

@@ -49,6 +49,7 @@ def run_benchmark(
     streams: list[int] | None = None,
     stream_calls: int = 40,
     spinning: bool = False,
+    sessions: int = 2,
 ) -> dict[str, Any]:
     """Measure, write ``benchmark.json``/``.md``/``.png`` into ``out_dir`` and return the report.
 
@@ -69,9 +70,14 @@ def run_benchmark(
             ``stream_calls`` measured calls per count. The ONNX files are exported with a
             dynamic batch axis in any case (one export serves every count).
         spinning: let onnxruntime's intra-op pool spin (default off: the thread policy).
+        sessions: independent instances of each (engine, model), blocks rotated over them: two
+            sessions of one file differ by up to ~4 % in speed, consistently (see
+            :class:`.measure.Variant`), and the shift's cost is ~1 %.
     """
     if streams is not None and (not streams or any(b < 1 for b in streams)):
         raise ValueError(f"stream counts must be >= 1, got {streams}")
+    if sessions < 1:
+        raise ValueError(f"sessions must be >= 1, got {sessions}")
     if frames < 2 or warmup < 0 or block_frames < 2:
         raise ValueError(f"need frames >= 2, warmup >= 0 and block_frames >= 2; "
                          f"got {frames}, {warmup}, {block_frames}")
@@ -112,13 +118,13 @@ def run_benchmark(
     costs = {m.key: m.cost(torch.from_numpy(image)[None]) for m in models}
     engine_info, latency, extra = measure(requested, models, decoded, video["path"], frames, warmup,
                                            block_frames, threads, out_dir, contend=contend, streams=streams,
-                                           stream_calls=stream_calls, spinning=spinning)
+                                           stream_calls=stream_calls, spinning=spinning, sessions=sessions)
     for m in models:
         costs[m.key]["onnx"] = str(m.onnx) if m.onnx else None
     report = {
         "config": str(config), "checkpoint": str(checkpoint) if checkpoint else None,
         "weights": "checkpoint" if checkpoint else "random", "input_size": list(size), "video": video,
-        "frames": frames, "warmup": warmup, "block_frames": block_frames, "threads": threads,
+        "frames": frames, "warmup": warmup, "block_frames": block_frames, "threads": threads, "sessions": sessions,
         "environment": environment, "models": costs, "engines": engine_info, "latency": latency,
         "ratios": compute_ratios(latency),
         "contend": contend, "thread_settings": extra["thread_settings"], "load": extra["load"],
