@@ -159,3 +159,35 @@ def test_shipped_detector_configs_state_one_contract(path):
     check_contract(contract, contract.input_size, "RGB" if pre.bgr_to_rgb else "BGR", tuple(pre.mean), tuple(pre.std))
     divisor = pre.get("pad_size_divisor", 1)
     assert contract.input_size[0] % divisor == 0 and contract.input_size[1] % divisor == 0
+
+
+@pytest.mark.parametrize("kind", ["landscape", "portrait", "wide"])
+def test_stretch_equals_stock_mmdet_resize_without_keep_ratio(cfg, kind, tmp_path):
+    """``keep_ratio=False`` (the TSM online demo's 640x480 -> 224x224): mmdet's Resize(keep_ratio=False),
+    through the metadata JSON, and boxes mapped back per axis."""
+    w, h = FRAME_SIZES[kind]
+    frame = random_frames(1, (w, h), seed=3 * w + h)[0]
+    contract = Preprocess.from_dict({**cfg.preprocess, "keep_ratio": False})
+    meta = ModelMeta(input_size=contract.input_size, classes=("a",), preprocess=contract)
+    contract = ModelMeta.from_json(meta.to_json()).preprocessing
+    assert contract.keep_ratio is False
+    stock = [dict(type="LoadImageFromFile"), dict(type="Resize", scale=contract.resize_box, keep_ratio=False),
+             dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor"))]
+    ref, meta_ref = _mmdet_input(stock, frame, tmp_path, _data_preprocessor(cfg))
+    in_w, in_h = contract.input_size
+    ref = torch.nn.functional.pad(ref, (0, in_w - ref.shape[-1], 0, in_h - ref.shape[-2]))
+    tensor, info = contract.apply(frame)
+    assert meta_ref["img_shape"] == (contract.resize_box[1], contract.resize_box[0])  # every frame stretched
+    torch.testing.assert_close(_normalise(tensor, contract), ref, rtol=0, atol=1e-5)
+    assert meta_ref["scale_factor"] == pytest.approx(info.scale_xy)
+    box = np.array([[10.0, 20.0, 60.0, 90.0]])
+    sx, sy = info.scale_xy
+    np.testing.assert_allclose(unletterbox_boxes(box, info),
+                               np.minimum(box / [sx, sy, sx, sy], [w, h, w, h]), atol=1e-4)
+
+
+def test_stretch_is_refused_with_the_centred_letterbox():
+    with pytest.raises(ValueError, match="keep_ratio"):
+        Preprocess(input_size=(64, 64), pad_position="center", keep_ratio=False)
+    with pytest.raises(ValueError, match="keep_ratio"):
+        Preprocess.from_dict({"input_size": [64, 64], "keep_ratio": "no"})

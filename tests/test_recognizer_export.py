@@ -64,11 +64,15 @@ def test_metadata_describes_the_recognizer(exported, name):
     assert [s.output for s in meta.states] == [f"state_out_{i}" for i in range(len(meta.states))]
     if name == "demo":
         assert len(meta.states) == 10 and meta.channel_order == "BGR" and meta.input_size == (64, 64)
+        assert meta.preprocessing.keep_ratio is False  # the demo stretches its camera frame
+        tensor, _ = meta.preprocessing.apply(np.full((48, 64, 3), 255, np.uint8))  # a 4:3 frame fills the input
+        assert tensor.shape == (3, 64, 64) and (tensor == 255).all()  # no padded rows
         assert meta.classes[2] == "No gesture"
         assert meta.extra["smoothing"]["masked"] == [7, 8, 21, 22, 3]
         assert meta.extra["smoothing"]["fold"] == {"0": 2}  # JSON keys
     else:
         assert len(meta.states) == 8 and meta.channel_order == "RGB" and meta.input_size == (32, 32)
+        assert meta.preprocessing.keep_ratio is True
         assert meta.classes[-1] == "no_gesture" and meta.extra["smoothing"]["idle"] == 8
     import onnx
 

@@ -24,8 +24,9 @@ classes = [
     "Zooming In With Full Hand", "Zooming In With Two Fingers", "Zooming Out With Full Hand",
     "Zooming Out With Two Fingers",
 ]
-# The demo resizes the camera frame to 224x224 (no crop); the graph input is BGR 0..255, normalised inside.
-preprocess = dict(input_size=(224, 224), channel_order="BGR",
+# The demo stretches the camera frame to 224x224 (no crop, aspect ratio not kept: keep_ratio=False);
+# the graph input is BGR 0..255, normalised inside.
+preprocess = dict(input_size=(224, 224), channel_order="BGR", keep_ratio=False,
                   mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
 # The demo's post-processing (tsmdet.runtime.smoothing): argmax of the last 12 frames' summed logits;
 # rolling / turning / pulling hand in (7, 8, 21, 22, 3) keep the previous label; "Doing other things" (0)

@@ -20,6 +20,11 @@ Two placements exist:
   rounding, centred on a grey canvas). Files exported before the contract carry no
   ``preprocess`` entry and are run this way, as before.
 
+``keep_ratio=False`` stretches the frame to ``scale`` instead (mmcv's ``Resize(keep_ratio=
+False)``), which is what the TSM online gesture demo does to its camera frame (640x480 ->
+224x224, no crop): a network trained that way sees distorted shapes, and a letterboxed frame
+would give it other logits.
+
 Mean/std normalisation is NOT done here: it lives inside the exported graph, which keeps
 the host side a resize and a copy; the contract records mean/std so the mmdet side can be
 checked against it. Only numpy and OpenCV are used (the runtime's dependency rule).
@@ -128,6 +133,8 @@ class Preprocess:
             None means ``mean`` (0 after normalisation, as mmdet pads).
         channel_order: 'RGB' or 'BGR', the channel order of the graph input.
         mean, std: the normalisation the graph applies (in ``channel_order``).
+        keep_ratio: False resizes the frame to exactly ``scale`` (aspect ratio not kept), then
+            pads to ``input_size`` bottom-right as above.
     """
 
     input_size: tuple[int, int]
@@ -137,8 +144,12 @@ class Preprocess:
     channel_order: str = "RGB"
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    keep_ratio: bool = True
 
     def __post_init__(self) -> None:
+        if not self.keep_ratio and self.pad_position == "center":
+            raise ValueError("pad_position='center' is the keep-ratio letterbox; keep_ratio=False needs "
+                             "pad_position='bottom_right'")
         if self.pad_position not in PAD_POSITIONS:
             raise ValueError(f"pad_position must be one of {PAD_POSITIONS}, got {self.pad_position!r}")
         if self.channel_order not in CHANNEL_ORDERS:
@@ -152,7 +163,7 @@ class Preprocess:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "Preprocess":
         """From a config's ``preprocess = dict(...)`` or the metadata JSON (lists become tuples)."""
-        known = {"input_size", "scale", "pad_position", "pad_value", "channel_order", "mean", "std"}
+        known = {"input_size", "scale", "pad_position", "pad_value", "channel_order", "mean", "std", "keep_ratio"}
         unknown = set(raw) - known - {"type"}
         if unknown:
             raise ValueError(f"unknown preprocess keys {sorted(unknown)}; known: {sorted(known)}")
@@ -160,6 +171,9 @@ class Preprocess:
         for key in ("input_size", "scale", "pad_value", "mean", "std"):
             if values.get(key) is not None:
                 values[key] = tuple(int(v) if key in ("input_size", "scale") else float(v) for v in values[key])
+        if "keep_ratio" in values:
+            if not isinstance(values["keep_ratio"], bool):
+                raise ValueError(f"keep_ratio must be true or false, got {values['keep_ratio']!r}")
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,7 +200,7 @@ class Preprocess:
             return letterbox(frame_bgr, self.input_size, pads.pop(), self.channel_order)
         out_w, out_h = self.input_size
         orig_h, orig_w = frame_bgr.shape[:2]
-        new_w, new_h = fit_size(orig_w, orig_h, self.resize_box)
+        new_w, new_h = fit_size(orig_w, orig_h, self.resize_box) if self.keep_ratio else self.resize_box
         resized = frame_bgr
         if (new_w, new_h) != (orig_w, orig_h):
             resized = cv2.resize(frame_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
