@@ -125,6 +125,7 @@ class OnlineCall:
         if caches is not None and len(caches) != len(shifts):
             raise ValueError(f"expected {len(shifts)} state tensors, got {len(caches)}")
         self._order = [id(s) for s in shifts]
+        self._members = frozenset(self._order)  # owns() runs once per shifted block per frame
         self._caches = dict(zip(self._order, caches)) if caches is not None else None
         self._outputs: dict[int, Tensor | tuple[int, ...]] = {}
 
@@ -133,7 +134,7 @@ class OnlineCall:
         return self._caches is None
 
     def owns(self, shift: "TemporalShift") -> bool:
-        return id(shift) in self._order
+        return id(shift) in self._members
 
     def step(self, shift: "TemporalShift", x: Tensor) -> Tensor:
         """The shifted input of ``shift`` for this call; records its new cache (or input shape)."""
