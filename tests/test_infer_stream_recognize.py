@@ -127,7 +127,7 @@ def test_no_argument_run_on_the_shipped_gesture_model(tmp_path, monkeypatch):
     monkeypatch.setenv("TSMDET_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
     assert _infer_stream(["--task", "recognize", "--out-dir", str(out)]) == 0
-    assert (tmp_path / "cache" / "models" / "synthetic_tsm_r18_gestures_online.onnx").is_file()
+    assert (tmp_path / "cache" / "models" / "synthetic_tsm_r18_gestures_online.r2.onnx").is_file()
     frames = _lines(next(p for p in out.glob("synthetic_gestures.*.jsonl") if ".events." not in p.name))
     assert len(frames) == SAMPLE_FRAMES_PER_GESTURE * len(SAMPLE_GESTURES)
     events = _lines(next(out.glob("synthetic_gestures.*.events.jsonl")))

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .defaults import REPO_ROOT, cache_dir
+from .defaults import EXPORT_REVISION, REPO_ROOT, cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ def default_gesture_video(path: Path | None = None) -> Path:
 
 
 def default_recognition_onnx(path: Path | None = None) -> Path:
-    """The shipped gesture checkpoint as ONNX in the cache; exported on first use and when the
-    checkpoint is newer."""
-    path = path or cache_dir() / "models" / "synthetic_tsm_r18_gestures_online.onnx"
+    """The shipped gesture checkpoint as ONNX in the cache; exported on first use, when the
+    checkpoint is newer and when the export changed (``EXPORT_REVISION`` in the name)."""
+    path = path or cache_dir() / "models" / f"synthetic_tsm_r18_gestures_online.r{EXPORT_REVISION}.onnx"
     if not RECOGNITION_CHECKPOINT.is_file():
         raise FileNotFoundError(f"the shipped gesture checkpoint is missing: {RECOGNITION_CHECKPOINT}")
     if not path.is_file() or path.stat().st_mtime < RECOGNITION_CHECKPOINT.stat().st_mtime:
