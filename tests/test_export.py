@@ -325,6 +325,10 @@ def test_cli_exports_a_saved_checkpoint(tmp_path, caplog):
     assert meta.input_size == (W, H)  # the Resize scale rounded up to pad_size_divisor=32
     assert meta.classes == CLASSES and meta.max_det == 10 and meta.model_name == config.stem
     assert "detections matched" in caplog.text  # the onnxruntime verification ran
+    assert meta.batch_size == -1  # a dynamic stream batch by default (issue 15)
+    static = tmp_path / "static.onnx"
+    assert tool.main([str(config), str(ckpt), "--out", str(static), "--static-batch", "--no-verify"]) == 0
+    assert read_onnx_meta(str(static)).batch_size == 1
 
 
 def test_cli_names_a_missing_file(tmp_path, capsys):

@@ -28,15 +28,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                "  python tools/export_onnx.py configs/vid_r50_tsm.py work_dirs/vid_r50_tsm/epoch_7.pth "
                "--out vid_r50_tsm.onnx\n"
                "  python tools/export_onnx.py CONFIG CKPT --out model.onnx --input-size 640x384 "
-               "--dynamic-batch")
+               "--static-batch")
     parser.add_argument("config", help="tsmdet/mmdet config file")
     parser.add_argument("checkpoint", help="checkpoint (.pth) matching the config (loaded strictly)")
     parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
     parser.add_argument("--input-size", type=frame_size, default=None, metavar="WxH",
                         help="network input (letterbox) size; default: the test pipeline's Resize scale "
                              "rounded up to the pad divisor. Must be a multiple of the pad divisor (32)")
-    parser.add_argument("--dynamic-batch", action="store_true",
-                        help="symbolic batch axis (several streams per call); default static batch 1")
+    batch = parser.add_mutually_exclusive_group()
+    batch.add_argument("--dynamic-batch", dest="dynamic_batch", action="store_true", default=True,
+                       help="symbolic stream-batch axis: one file serves 1..N streams per call (default; "
+                            "TensorRT builds it with a 1..--max-batch profile)")
+    batch.add_argument("--static-batch", dest="dynamic_batch", action="store_false",
+                       help="a fixed batch of 1 instead")
     parser.add_argument("--score-thr", type=float, default=None, help="score threshold (default: test_cfg)")
     parser.add_argument("--max-det", type=int, default=None,
                         help="detections per frame K (default: test_cfg)")
