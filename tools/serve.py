@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "model",
         nargs="?",
-        help="ONNX file exported by tools/export_onnx.py, ideally with --dynamic-batch "
+        help="ONNX file exported by tools/export_onnx.py (a dynamic batch, its default, lets streams batch) "
         "(default: the built-in model, exported with a dynamic batch)",
     )
     parser.add_argument(
