@@ -1,5 +1,5 @@
-# The online gesture recognizer shipped in checkpoints/ (tools/infer_stream.py --task recognize runs it
-# on the sample video): tsm_r18_gestures.py with the PAST-only shift, so it runs one frame at a time with
+# Stage 2 of the online gesture recognizer (the shipped one is stage 3, this config at 48x48:
+# tsm_r18_gestures_online_48.py): tsm_r18_gestures.py with the PAST-only shift, so it runs one frame at a time with
 # its 8 shift caches, fine-tuned from the offline 4500-iteration TSM (bidirectional -> past shift: same
 # weights, fold 0 now comes from t-1) on 8-frame windows at stride 2 (dense, window 16) of the
 # 16-24-frame gestures, i.e. gestures of 8-12 frames online at stride 1 (the sample video's 10).
@@ -8,14 +8,12 @@
 #   the clips start with 1-4 frames of another video, label the clip's own, as the stream's window and
 #   caches are after every scene change): val 83.9 %, then 85.0 % (turn pair 52.5 %: chance).
 # On the sample: swipe_left, swipe_right, zoom_in, swipe_up found inside their spans, 1 spurious event,
-# the turn silent; on 29 sample-like streams 0.38 spurious events per stream (docs/recognition.md).
+# the turn silent; on 29 sample-like streams 0.34 spurious events per stream (docs/recognition.md).
 #   OMP_NUM_THREADS=1 python tools/train.py configs/recognition/synthetic/tsm_r18_gestures_online.py \
 #       --work-dir work_dirs/tsm_r18_gestures_online_tr            (from stage 1, load_from below)
 #   OMP_NUM_THREADS=1 python tools/train.py configs/recognition/synthetic/tsm_r18_gestures_online.py \
 #       --work-dir work_dirs/tsm_r18_gestures_online_tr2 --cfg-options load_from=work_dirs/tsm_r18_gestures_online_tr/iter_1500.pth
-#   python tools/publish_checkpoint.py work_dirs/tsm_r18_gestures_online_tr2/iter_1500.pth \
-#       checkpoints/synthetic_tsm_r18_gestures_online.pth
-# tsm_r18_gestures_online_48.py (one more stage at 48x48) is better on the streams but not shipped.
+# then tsm_r18_gestures_online_48.py (stage 3, shipped) from work_dirs/tsm_r18_gestures_online_tr2/iter_1500.pth.
 _base_ = ["./tsm_r18_gestures.py"]
 model = dict(backbone=dict(shift_direction="past"))
 _dense = dict(type="SampleSegments", num_segments=8, mode="dense", window=16)
