@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
+from random_recognizer import save_random_recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one OpenMP thread
@@ -19,24 +19,11 @@ CONFIG = ROOT / "configs/recognition/synthetic/tsm_r18_gestures_online.py"
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     """A random-weight past-shift gesture recognizer exported by tools/export_onnx.py."""
-    from mmdet.registry import MODELS
-    from mmengine.config import Config
-
-    import tsmdet.models  # noqa: F401
-
     sys.path.insert(0, str(ROOT / "tools"))
     import export_onnx
 
     tmp = tmp_path_factory.mktemp("rec_stream")
-    cfg = Config.fromfile(str(CONFIG)).model.to_dict()
-    cfg["backbone"]["init_cfg"] = None
-    torch.manual_seed(0)
-    net = MODELS.build(cfg)
-    for m in net.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-    torch.nn.init.normal_(net.cls_head.fc_cls.weight, std=0.5)
-    torch.save({"state_dict": net.state_dict(), "meta": {}}, tmp / "rec.pth")
+    save_random_recognizer(CONFIG, tmp / "rec.pth", fc_std=0.5)
     assert export_onnx.main([str(CONFIG), str(tmp / "rec.pth"), "--out", str(tmp / "rec.onnx")]) == 0
     return tmp / "rec.onnx"
 

@@ -6,30 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from random_recognizer import save_random_recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one OpenMP thread
 SYNTH = ROOT / "configs/recognition/synthetic/tsm_r18_gestures_online.py"
 DEMO = ROOT / "configs/recognition/tsm_mbv2_jester_online.py"
-
-
-def _random_checkpoint(config: Path, path: Path) -> Path:
-    from mmdet.registry import MODELS
-    from mmengine.config import Config
-
-    import tsmdet.models  # noqa: F401
-
-    model_cfg = Config.fromfile(str(config)).model.to_dict()
-    model_cfg["backbone"]["init_cfg"] = None
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    for m in model.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-    torch.nn.init.normal_(model.cls_head.fc_cls.weight, std=0.1)
-    torch.save({"state_dict": model.state_dict(), "meta": {}}, path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +22,7 @@ def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rec_export")
     out = {}
     for name, config, extra in (("synth", SYNTH, []), ("demo", DEMO, ["--input-size", "64x64"])):
-        ckpt = _random_checkpoint(config, tmp / f"{name}.pth")
+        ckpt = save_random_recognizer(config, tmp / f"{name}.pth")
         onnx_path = tmp / f"{name}.onnx"
         assert export_onnx.main([str(config), str(ckpt), "--out", str(onnx_path), *extra]) == 0
         out[name] = (config, ckpt, onnx_path)
