@@ -128,18 +128,13 @@ def test_temporal_pool_op_hand_computed():
     assert pooled_segments(5) == 3 and temporal_pool(odd, 5).flatten().tolist() == [7.0, 7.0, 5.0]
 
 
+# a small R18 with the original temporal pool after layer1 (T -> T/2 from layer2 on)
+POOL_BACKBONE = dict(type="TSMResNet", depth=18, base_channels=8, num_segments=T, shift_div=8, out_indices=(3,),
+                     temporal_pool=True, init_cfg=None)
+
+
 def test_temporal_pool_backbone():
-    backbone = dict(
-        type="TSMResNet",
-        depth=18,
-        base_channels=8,
-        num_segments=T,
-        shift_div=8,
-        out_indices=(3,),
-        temporal_pool=True,
-        init_cfg=None,
-    )
-    model = build(backbone)
+    model = build(POOL_BACKBONE)
     bb = model.backbone
     assert bb.out_num_segments == 2
     # R18: two blocks per stage, shifts in network order; only layer1 sees the unpooled T
@@ -220,17 +215,7 @@ def test_temporal_pool_recognizer_exports_to_onnx(tmp_path):
     """The project's exporter (the TorchScript tracer) keeps shifts and pool: onnxruntime agrees."""
     import onnxruntime as ort
 
-    backbone = dict(
-        type="TSMResNet",
-        depth=18,
-        base_channels=8,
-        num_segments=T,
-        shift_div=8,
-        out_indices=(3,),
-        temporal_pool=True,
-        init_cfg=None,
-    )
-    model = build(backbone)
+    model = build(POOL_BACKBONE)
     x = clips(n=1, seed=7)
     path = tmp_path / "tsm_pool.onnx"
     with torch.no_grad():
