@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, metavar="REPORT.json", help="write every stream's events here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tsmdet.streaming").setLevel(logging.WARNING)  # one summary per stream otherwise
 
     from tsmdet.apis.gesture_streams import evaluate_gesture_streams, format_report, write_report
     from tsmdet.apis.recognition_defaults import SAMPLE_FRAMES_PER_GESTURE, default_recognition_onnx

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .recognition_defaults import SAMPLE_FPS, SAMPLE_FRAMES_PER_GESTURE, SAMPLE_GESTURES, write_gesture_video
+from .recognition_defaults import SAMPLE_FRAMES_PER_GESTURE, SAMPLE_GESTURES, write_gesture_video
 
 logger = logging.getLogger(__name__)
 
@@ -88,25 +89,16 @@ def score_events(spans: Sequence[tuple[str, int, int]], events: Sequence[dict[st
     return StreamScore(seed, found, spurious, list(events))
 
 
-def stream_events(engine: Any, video: str | os.PathLike) -> list[dict[str, Any]]:
-    """Events of one video through ``engine`` (a smoothing-wrapped recognition engine), one stream."""
-    from tsmdet.runtime.smoothing import GestureEvents
-    from tsmdet.streaming import open_source
+def stream_events(engine: Any, video: str | os.PathLike, events_path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Events of one video through ``engine`` (a smoothing-wrapped recognition engine): the
+    streaming pipeline with the event sink, as ``infer_stream --task recognize`` runs it."""
+    from tsmdet.streaming import open_source, run_stream
+    from tsmdet.streaming.events import GestureEventSink
 
-    classes = engine.meta.classes
-    events = GestureEvents(engine.config.idle)
-    out: list[dict[str, Any]] = []
-    engine.reset()
-    with open_source(str(video)) as source:
-        for index, frame in enumerate(source):
-            (result,) = engine.infer([frame.image])
-            closed = events.update(result.smoothed_label, index, index / SAMPLE_FPS)
-            if closed is not None:
-                out.append(closed.to_dict(classes))
-    closed = events.finish()
-    if closed is not None:
-        out.append(closed.to_dict(classes))
-    return out
+    with GestureEventSink(events_path, engine.meta.classes) as sink:
+        run_stream(open_source(str(video)), engine, [sink], log_every_s=math.inf)
+    lines = Path(events_path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def evaluate_gesture_streams(model: str | os.PathLike, seeds: Sequence[int] = tuple(range(1, 30)),
@@ -127,7 +119,8 @@ def evaluate_gesture_streams(model: str | os.PathLike, seeds: Sequence[int] = tu
             for seed in seeds:
                 video = Path(tmp) / f"stream_{seed}.mp4"
                 spans = write_gesture_video(video, gestures, seed=seed, frames_per_gesture=frames_per_gesture)
-                report.streams.append(score_events(spans, stream_events(engine, video), seed))
+                events = stream_events(engine, video, video.with_suffix(".events.jsonl"))
+                report.streams.append(score_events(spans, events, seed))
                 logger.info("seed %d: %s", seed, report.streams[-1].found)
         finally:
             engine.close()

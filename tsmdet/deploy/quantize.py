@@ -116,7 +116,8 @@ def quantize_int8(model: str | Path, calib: str | Path, out: str | Path, method:
         raise ValueError(f"{model}: quantize an fp32 export, not a {meta.precision} one")
     graph = onnx.load(str(model))
     exclude = fp32_island(graph, learned_scopes(meta))
-    exclude += [n.name for n in graph.graph.node if SHIFT_NODE.search(n.name) and n.name not in set(exclude)]
+    island = set(exclude)
+    exclude += [n.name for n in graph.graph.node if SHIFT_NODE.search(n.name) and n.name not in island]
     reader = StreamingCalibrationReader(model, calib, frames)
     calibrate = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                  "percentile": CalibrationMethod.Percentile}[method]
