@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+from tsmdet.utils.atomic import atomic_output
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +41,8 @@ def default_video(path: Path | None = None, frames: int = 96) -> Path:
         from tsmdet.datasets.synthetic import write_sample_video
 
         logger.info("rendering the sample video %s (first run)", path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")  # concurrent first runs
-        write_sample_video(tmp, seed=0, index=0, frames=frames)
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:  # concurrent first runs never see a torn file
+            write_sample_video(tmp, seed=0, index=0, frames=frames)
     return path
 
 
@@ -51,22 +52,32 @@ def default_video(path: Path | None = None, frames: int = 96) -> Path:
 EXPORT_REVISION = 2
 
 
+def cached_export(path: Path, checkpoint: Path, export: Callable[[Path], object]) -> Path:
+    """``path``, (re-)written by ``export(tmp)`` on first use and when ``checkpoint`` is newer.
+
+    The shipped models' exports in the cache (``path`` names :data:`EXPORT_REVISION`, so an
+    export changed by a newer tsmdet is written again too).
+    """
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"the shipped checkpoint is missing: {checkpoint}")
+    if not path.is_file() or path.stat().st_mtime < checkpoint.stat().st_mtime:
+        logger.info("exporting %s to %s (first run)", checkpoint.name, path)
+        with atomic_output(path) as tmp:  # concurrent first runs never see a torn file
+            export(tmp)
+    return path
+
+
 def default_onnx(path: Path | None = None, dynamic_batch: bool = False) -> Path:
-    """The shipped checkpoint as ONNX in the cache; exported on first use and when the checkpoint is newer.
+    """The shipped checkpoint as ONNX in the cache (:func:`cached_export`).
 
     ``dynamic_batch`` gives the graph a dynamic stream-batch axis (what a server batching several
     streams into one call needs, ``tools/serve.py``); one local stream uses the batch-1 graph.
     """
     name = f"synthetic_faster_rcnn_r18_tsm{'.dynamic' if dynamic_batch else ''}.r{EXPORT_REVISION}.onnx"
-    path = path or cache_dir() / "models" / name
-    if not DEFAULT_CHECKPOINT.is_file():
-        raise FileNotFoundError(f"the shipped checkpoint is missing: {DEFAULT_CHECKPOINT}")
-    if not path.is_file() or path.stat().st_mtime < DEFAULT_CHECKPOINT.stat().st_mtime:
+
+    def export(tmp: Path) -> None:
         from tsmdet.deploy.export import export_onnx
 
-        logger.info("exporting %s to %s (first run)", DEFAULT_CHECKPOINT.name, path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")  # concurrent first runs
         export_onnx(DEFAULT_CONFIG, DEFAULT_CHECKPOINT, tmp, dynamic_batch=dynamic_batch)
-        os.replace(tmp, path)
-    return path
+
+    return cached_export(path or cache_dir() / "models" / name, DEFAULT_CHECKPOINT, export)

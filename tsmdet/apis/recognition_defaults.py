@@ -14,7 +14,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .defaults import EXPORT_REVISION, REPO_ROOT, cache_dir
+from tsmdet.utils.atomic import atomic_output
+
+from .defaults import EXPORT_REVISION, REPO_ROOT, cache_dir, cached_export
 
 logger = logging.getLogger(__name__)
 
@@ -61,27 +63,21 @@ def default_gesture_video(path: Path | None = None) -> Path:
     path = path or cache_dir() / "samples" / "synthetic_gestures.mp4"
     if not path.is_file():
         logger.info("rendering the sample gesture video %s (first run)", path)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")  # concurrent first runs
-        write_gesture_video(tmp)
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:  # concurrent first runs never see a torn file
+            write_gesture_video(tmp)
     return path
 
 
 def default_recognition_onnx(path: Path | None = None) -> Path:
-    """The shipped gesture checkpoint as ONNX in the cache; exported on first use, when the
-    checkpoint is newer and when the export changed (``EXPORT_REVISION`` in the name)."""
-    path = path or cache_dir() / "models" / f"synthetic_tsm_r18_gestures_online.r{EXPORT_REVISION}.onnx"
-    if not RECOGNITION_CHECKPOINT.is_file():
-        raise FileNotFoundError(f"the shipped gesture checkpoint is missing: {RECOGNITION_CHECKPOINT}")
-    if not path.is_file() or path.stat().st_mtime < RECOGNITION_CHECKPOINT.stat().st_mtime:
+    """The shipped gesture checkpoint as ONNX in the cache (:func:`~tsmdet.apis.defaults.cached_export`)."""
+
+    def export(tmp: Path) -> None:
         from tsmdet.deploy.recognizer_export import export_recognizer_onnx
 
-        logger.info("exporting %s to %s (first run)", RECOGNITION_CHECKPOINT.name, path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")
         export_recognizer_onnx(RECOGNITION_CONFIG, RECOGNITION_CHECKPOINT, tmp)
-        os.replace(tmp, path)
-    return path
+
+    name = f"synthetic_tsm_r18_gestures_online.r{EXPORT_REVISION}.onnx"
+    return cached_export(path or cache_dir() / "models" / name, RECOGNITION_CHECKPOINT, export)
 
 
 def apply_recognition_defaults(args: argparse.Namespace, kind: str) -> None:

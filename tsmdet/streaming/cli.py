@@ -21,6 +21,7 @@ from tsmdet.streaming.sinks import JsonlSink, Sink, SinkError, VideoSink, Window
 from tsmdet.streaming.sources import (
     FrameSource, ReconnectPolicy, SourceError, SourceKind, classify_source, open_source,
 )
+from tsmdet.utils.atomic import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +127,7 @@ def source_from_args(args: argparse.Namespace) -> FrameSource:
 
 def write_summary(path: str | os.PathLike, summary: StreamSummary) -> None:
     """The summary JSON, written whole (temporary file + rename): a reader never sees half of it."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(summary.to_dict(), indent=2))
-    os.replace(tmp, out)
+    write_atomic(path, json.dumps(summary.to_dict(), indent=2))
 
 
 def run_from_args(args: argparse.Namespace, engine: EngineLike, classes: Sequence[str]) -> StreamSummary:
