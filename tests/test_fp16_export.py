@@ -33,6 +33,7 @@ from tsmdet.deploy.export import build_deploy_model, export_deploy_model
 from tsmdet.deploy.fp16 import convert_to_fp16, emulate_fp16, fp32_island
 from tsmdet.deploy.heads import select_detections
 from tsmdet.deploy.verify import pair_detections, valid_rows
+from tsmdet.ops.temporal_shift import shift_export_form
 from tsmdet.runtime.meta import read_onnx_meta
 from tsmdet.runtime.onnx_engine import OnnxEngine
 
@@ -101,14 +102,17 @@ def test_fp32_island_keeps_them_apart(nms_graph):
     np.testing.assert_array_equal(boxes[labels == 29], [BOX_A, BOX_B])
 
 
-@pytest.fixture(scope="module")
-def detector_fp16(tmp_path_factory) -> dict:
+@pytest.fixture(scope="module", params=["convs", "concat"])
+def detector_fp16(tmp_path_factory, request) -> dict:
+    """Both shift spellings (tsmdet.ops.temporal_shift.shift_export_form): the conv form's new cache is a
+    graph output the graph also reads (the converter needs an Identity between them, tsmdet.deploy.fp16)."""
     torch.set_num_threads(1)
     model = build_model(FASTER_RCNN)
     deploy, meta = build_deploy_model(model, (W, H))
     root = tmp_path_factory.mktemp("fp16det")
-    export_deploy_model(deploy, meta, root / "fp32.onnx", verify=False)
-    report = export_deploy_model(deploy, meta, root / "fp16.onnx", verify=False, precision="fp16")
+    with shift_export_form(request.param):
+        export_deploy_model(deploy, meta, root / "fp32.onnx", verify=False)
+        report = export_deploy_model(deploy, meta, root / "fp16.onnx", verify=False, precision="fp16")
     assert report is None
     return dict(deploy=deploy, fp32=root / "fp32.onnx", fp16=root / "fp16.onnx")
 

@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 import pytest
 
-from tsmdet.ops.temporal_shift import TemporalShift, online_call, online_shift, online_shift_as_convs, temporal_shift
+from tsmdet.ops.temporal_shift import (TemporalShift, online_call, online_shift, online_shift_as_convs,
+                                      shift_export_form, temporal_shift)
 
 
 def _clip(n: int, t: int, c: int) -> torch.Tensor:
@@ -67,8 +68,26 @@ def test_conv_form_gives_the_hand_built_shift():
     torch.testing.assert_close(out[:, :2], cache, rtol=0, atol=1e-6)  # x + (cache - x): one rounding
 
 
-def test_exported_shift_is_convs_and_matches_concat_on_onnxruntime(tmp_path):
-    """The ONNX form (two 0/1 1x1 convs, no Slice/Concat) gives the concat's values on onnxruntime."""
+def test_export_form_scope():
+    """The spelling is a scoped choice: convs by default, nested scopes undone on exit, typos refused."""
+    from tsmdet.ops.temporal_shift import _EXPORT_FORM
+
+    assert _EXPORT_FORM.get() == "convs"
+    with shift_export_form("concat"):
+        assert _EXPORT_FORM.get() == "concat"
+        with shift_export_form("convs"):
+            assert _EXPORT_FORM.get() == "convs"
+        assert _EXPORT_FORM.get() == "concat"
+    assert _EXPORT_FORM.get() == "convs"
+    with pytest.raises(ValueError, match="one of"):
+        with shift_export_form("fused"):
+            pass
+
+
+@pytest.mark.parametrize("form", ["concat", "convs"])
+def test_exported_shift_matches_concat_on_onnxruntime(tmp_path, form):
+    """Both ONNX spellings (slice + concat; two 0/1 1x1 convs, no Slice/Concat) give the eager
+    shift's values on onnxruntime, with the caches fed back."""
     import warnings
 
     import numpy as np
@@ -86,12 +105,15 @@ def test_exported_shift_is_convs_and_matches_concat_on_onnxruntime(tmp_path):
 
     torch.manual_seed(0)
     step, path = Step().eval(), tmp_path / "shift.onnx"
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), shift_export_form(form):
         warnings.simplefilter("ignore")
         torch.onnx.export(step, (torch.randn(2, 3, 6, 10), torch.zeros(2, 2, 6, 10)), str(path), opset_version=17,
                           input_names=["image", "cache"], output_names=["out", "cache_out"], dynamo=False)
     ops = [n.op_type for n in onnx.load(str(path)).graph.node]
-    assert "Concat" not in ops and "Slice" not in ops and ops.count("Conv") == 4, ops
+    if form == "convs":
+        assert "Concat" not in ops and "Slice" not in ops and ops.count("Conv") == 4, ops
+    else:
+        assert "Concat" in ops and ops.count("Conv") == 2, ops
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     cache_t = cache_o = np.zeros((2, 2, 6, 10), np.float32)
     for _ in range(4):  # the caches fed back, as a stream does

@@ -14,8 +14,8 @@ by the same channels of a neighbouring frame. Two conventions:
 Every result is built with slicing and ``torch.cat`` — never in-place slice
 assignment, which ONNX/TorchScript tracers turn into wrong constants (the most
 reported bug of the original TSM code). In an ONNX export the online shift is written as
-two 0/1 1x1 convolutions instead (:func:`online_shift_as_convs`): same values, and it keeps
-onnxruntime's blocked conv layout.
+two 0/1 1x1 convolutions instead (:func:`online_shift_as_convs`; :func:`shift_export_form`
+chooses the spelling): same values, and it keeps onnxruntime's blocked conv layout.
 """
 from __future__ import annotations
 
@@ -74,10 +74,35 @@ def online_shift(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
         ``(out, new_cache)``: ``out`` is ``x`` with fold 0 replaced by ``cache``;
         ``new_cache`` is fold 0 of ``x``, to be fed with the next frame.
     """
-    if torch.onnx.is_in_onnx_export():
+    if torch.onnx.is_in_onnx_export() and _EXPORT_FORM.get() == "convs":
         return online_shift_as_convs(x, cache)
     fold = cache.shape[1]
     return torch.cat([cache, x[:, fold:]], dim=1), x[:, :fold]
+
+
+SHIFT_EXPORT_FORMS = ("convs", "concat")
+_EXPORT_FORM: ContextVar[str] = ContextVar("tsm_shift_export_form", default="convs")
+
+
+@contextmanager
+def shift_export_form(form: str) -> Iterator[None]:
+    """Spell every online shift traced for ONNX inside this scope as ``form``: ``'convs'`` (the
+    default, :func:`online_shift_as_convs`) or ``'concat'`` (slice + concat, as eager PyTorch runs it).
+
+    Why the choice exists: which spelling is faster is a property of the runtime, not of the
+    network. On onnxruntime x86 the conv form keeps the blocked layout, and paired runs on the
+    project's 2-core VM put the two within the noise of each other from 160x128 to 1024x640
+    (``scripts/shift_forms.py`` measures them on your machine; docs/deployment.md, "The shift on
+    onnxruntime"); a runtime without a blocked layout (onnxruntime on ARM) has no reason to pay
+    the conv form's multiply-adds. Values are the same either way (tests/test_temporal_shift.py).
+    """
+    if form not in SHIFT_EXPORT_FORMS:
+        raise ValueError(f"shift export form must be one of {SHIFT_EXPORT_FORMS}, got {form!r}")
+    token = _EXPORT_FORM.set(form)
+    try:
+        yield
+    finally:
+        _EXPORT_FORM.reset(token)
 
 
 def online_shift_as_convs(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:

@@ -17,7 +17,7 @@ from tsmdet.utils.cpu import usable_cpu_count
 from .measure import ENGINE_KINDS, decode_frames, measure, prepare_video
 from .ratios import compute_ratios, stream_scaling
 from .report import write_report
-from .twins import build_models
+from .twins import BenchModel, build_models
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,21 @@ def describe_environment() -> dict[str, Any]:
     return {"cpu": cpu, "cores": usable_cpu_count(),
             "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             "platform": platform.platform(), "python": sys.version.split()[0], "torch": torch.__version__}
+
+
+def build_bench_models(config: Path, checkpoint: Path | None,
+                       input_size: tuple[int, int] | None) -> tuple[list[BenchModel], tuple[int, int]]:
+    """The online TSM model of ``config`` (detector or recognizer) and its no-shift twin, and the input size."""
+    from tsmdet.deploy.recognizer_export import is_recognizer_config
+
+    from ..config import load_config
+
+    cfg = load_config(config)
+    if is_recognizer_config(cfg):  # online recognizer + its no-shift twin
+        from .recognition import build_recognizer_models
+
+        return build_recognizer_models(config, cfg, checkpoint, input_size)
+    return build_models(config, checkpoint, input_size)
 
 
 def run_benchmark(
@@ -98,18 +113,7 @@ def run_benchmark(
     threads = check_threads(threads)
     environment = describe_environment()  # the load before this run adds its own
 
-    from tsmdet.deploy.recognizer_export import is_recognizer_config
-
-    from ..config import load_config
-
-    cfg = load_config(config)
-    if is_recognizer_config(cfg):  # online recognizer + its no-shift twin
-        from .recognition import build_recognizer_models
-
-        models, size = build_recognizer_models(config, cfg, Path(checkpoint) if checkpoint else None,
-                                               input_size)
-    else:
-        models, size = build_models(config, Path(checkpoint) if checkpoint else None, input_size)
+    models, size = build_bench_models(config, Path(checkpoint) if checkpoint else None, input_size)
     video = prepare_video(source, out_dir, size, frames)
     decoded = decode_frames(video["path"], frames)
     video.update(size=[decoded[0].shape[1], decoded[0].shape[0]], frames=len(decoded))
