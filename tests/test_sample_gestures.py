@@ -1,6 +1,6 @@
 """The newcomer's run: `infer_stream.py --task recognize` (shipped online gesture model, onnx engine,
 rendered sample video) recognises every sample gesture, with the right label, inside its span
-(but the turn: an expected failure), and fires at most one event that matches no gesture."""
+(the clockwise turn included), and fires at most one event that matches no gesture."""
 from __future__ import annotations
 
 import json
@@ -44,15 +44,8 @@ def _overlaps(event: dict, start: int, end: int) -> bool:
     return event["start"] <= end and event["end"] >= start
 
 
-# The shipped model cannot tell the turn's direction (val turn pair at chance, docs/recognition.md): its
-# smoothing threshold keeps the unsure turn silent. Strict: a model that finds it turns this into a failure,
-# so whoever ships it removes the mark.
-_TURN_UNSOLVED = pytest.mark.xfail(strict=True, reason="turn direction at chance: rotate_clockwise not recognised")
-
-
 def _gesture_params() -> list:
-    return [pytest.param(i, id=name, marks=[_TURN_UNSOLVED] if name.startswith("rotate") else [])
-            for i, (name, _, _) in enumerate(_sample_spans()) if name != "no_gesture"]
+    return [pytest.param(i, id=name) for i, (name, _, _) in enumerate(_sample_spans()) if name != "no_gesture"]
 
 
 @pytest.mark.parametrize("gesture", _gesture_params())

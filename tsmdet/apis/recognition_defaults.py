@@ -20,7 +20,7 @@ from .defaults import EXPORT_REVISION, REPO_ROOT, cache_dir, cached_export
 
 logger = logging.getLogger(__name__)
 
-RECOGNITION_CONFIG = REPO_ROOT / "configs" / "recognition" / "synthetic" / "tsm_r18_gestures_online_48.py"
+RECOGNITION_CONFIG = REPO_ROOT / "configs" / "recognition" / "synthetic" / "tsm_r18_gestures_online_64.py"
 RECOGNITION_CHECKPOINT = REPO_ROOT / "checkpoints" / "synthetic_tsm_r18_gestures_online.pth"
 SAMPLE_GESTURES = ("no_gesture", "swipe_left", "no_gesture", "swipe_right", "no_gesture", "rotate_clockwise",
                    "no_gesture", "zoom_in", "no_gesture", "swipe_up", "no_gesture")

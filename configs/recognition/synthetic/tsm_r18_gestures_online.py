@@ -1,5 +1,5 @@
-# Stage 2 of the online gesture recognizer (the shipped one is stage 3, this config at 48x48:
-# tsm_r18_gestures_online_48.py): tsm_r18_gestures.py with the PAST-only shift, so it runs one frame at a time with
+# Stage 2 of the online gesture recognizer (stage 3 is this config at 48x48, tsm_r18_gestures_online_48.py;
+# the shipped one is stages 4-5 at 64x64, tsm_r18_gestures_online_64.py): tsm_r18_gestures.py with the PAST-only shift, so it runs one frame at a time with
 # its 8 shift caches, fine-tuned from the offline 4500-iteration TSM (bidirectional -> past shift: same
 # weights, fold 0 now comes from t-1) on 8-frame windows at stride 2 (dense, window 16) of the
 # 16-24-frame gestures, i.e. gestures of 8-12 frames online at stride 1 (the sample video's 10).
@@ -13,7 +13,8 @@
 #       --work-dir work_dirs/tsm_r18_gestures_online_tr            (from stage 1, load_from below)
 #   OMP_NUM_THREADS=1 python tools/train.py configs/recognition/synthetic/tsm_r18_gestures_online.py \
 #       --work-dir work_dirs/tsm_r18_gestures_online_tr2 --cfg-options load_from=work_dirs/tsm_r18_gestures_online_tr/iter_1500.pth
-# then tsm_r18_gestures_online_48.py (stage 3, shipped) from work_dirs/tsm_r18_gestures_online_tr2/iter_1500.pth.
+# then tsm_r18_gestures_online_48.py (stage 3) from work_dirs/tsm_r18_gestures_online_tr2/iter_1500.pth,
+# then tsm_r18_gestures_online_64.py twice (stages 4 and 5, shipped).
 _base_ = ["./tsm_r18_gestures.py"]
 model = dict(backbone=dict(shift_direction="past"))
 _dense = dict(type="SampleSegments", num_segments=8, mode="dense", window=16)
