@@ -7,6 +7,8 @@ JSON fields of its line. A new task adds a :class:`Renderer` here.
 from __future__ import annotations
 
 import colorsys
+import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +135,23 @@ RENDERERS: dict[str, Renderer] = {
     "detection": Renderer("detections", draw_detections, detection_records),
     "recognition": Renderer("top5", draw_classification, classification_records, smoothed_fields),
 }
+
+
+MIN_DISPLAY_SIDE = 256  # px: below it a label box would not fit its text (the synthetic sample is 64x64)
+
+
+def for_display(image: np.ndarray, result: Any, min_side: int = MIN_DISPLAY_SIDE) -> tuple[np.ndarray, Any]:
+    """``image`` and ``result`` ready to annotate: a frame whose short side is under ``min_side``
+    enlarged by the smallest integer factor that reaches it (nearest neighbour: pixels stay pixels),
+    with a result's boxes scaled by the same factor. Larger frames come back as they are."""
+    short = min(image.shape[:2])
+    if short >= min_side:
+        return image, result
+    factor = math.ceil(min_side / short)
+    image = cv2.resize(image, (image.shape[1] * factor, image.shape[0] * factor), interpolation=cv2.INTER_NEAREST)
+    if getattr(result, "boxes", None) is not None:
+        result = dataclasses.replace(result, boxes=result.boxes * np.float32(factor))
+    return image, result
 
 
 def renderer_for(result: Result) -> Renderer:

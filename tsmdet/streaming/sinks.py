@@ -23,7 +23,7 @@ from typing import IO
 import cv2
 
 from tsmdet.runtime.results import Result
-from tsmdet.streaming.render import renderer_for
+from tsmdet.streaming.render import for_display, renderer_for
 from tsmdet.streaming.sources import Frame
 from tsmdet.utils.cli import InputError
 
@@ -112,7 +112,8 @@ class JsonlSink(Sink):
 
 
 class VideoSink(Sink):
-    """Annotated video (mp4v). ``size`` (width, height) defaults to the first frame's size.
+    """Annotated video (mp4v). ``size`` (width, height) defaults to the first frame's size, after
+    :func:`~tsmdet.streaming.render.for_display` (frames under 256 px enlarged, so labels are legible).
 
     Frames of another size are resized, because ``cv2.VideoWriter`` silently drops them.
     """
@@ -146,7 +147,8 @@ class VideoSink(Sink):
         return writer
 
     def _write(self, frame: Frame, dets: Result) -> None:
-        image = renderer_for(dets).draw(frame.image, dets, self.classes, score_thr=self.score_thr)
+        shown, result = for_display(frame.image, dets)
+        image = renderer_for(result).draw(shown, result, self.classes, score_thr=self.score_thr)
         if self._writer is None:
             self._size = (image.shape[1], image.shape[0])
             self._writer = self._open_writer(self._size)
