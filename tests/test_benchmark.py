@@ -8,6 +8,8 @@ and the load per block.
 """
 from __future__ import annotations
 
+import inspect
+
 import argparse
 import importlib.util
 import json
@@ -75,9 +77,12 @@ def _paired(report: dict, num: tuple[str, str, str], den: tuple[str, str, str]) 
 
 
 def test_blocks_rotate_over_independent_sessions(report):
-    """Two instances per variant by default (one session's speed is not another's), used in turn."""
+    """Independent instances per variant (one session's speed is not another's), used in turn; the
+    default 6 is capped at the run's 2 blocks (an instance that runs no block measures nothing)."""
     from tsmdet.apis.benchmark.measure import Variant
+    from tsmdet.apis.benchmark.run import run_benchmark
 
+    assert inspect.signature(run_benchmark).parameters["sessions"].default == 6
     assert report["sessions"] == 2
     assert all(report["engines"][kind]["sessions"] == 2 for kind in ("torch", "onnx"))
     first, second = object(), object()

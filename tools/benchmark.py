@@ -40,9 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="warm-up frames per variant (default: %(default)s)")
     parser.add_argument("--block-frames", type=positive_int, default=10,
                         help="frames per variant per interleaved block (default: %(default)s)")
-    parser.add_argument("--sessions", type=positive_int, default=2,
-                        help="independent instances of each engine and model, blocks rotated over them: two "
-                             "sessions of one file differ by up to ~4%% in speed (default: %(default)s)")
+    parser.add_argument("--sessions", type=positive_int, default=6,
+                        help="independent instances of each engine and model, blocks rotated over them (at "
+                             "most one per block; --warmup is spread over them): two sessions of one file "
+                             "differ by up to ~4%% in speed (default: %(default)s)")
     parser.add_argument("--source", help="video file to decode (default: a rendered synthetic video)")
     parser.add_argument("--input-size", type=frame_size, default=None, metavar="WxH",
                         help="network input (default: the config's test scale padded to 32)")

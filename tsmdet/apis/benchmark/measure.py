@@ -170,7 +170,8 @@ def measure(requested: list[str], models: list[BenchModel], decoded: list[np.nda
              sessions: int = 2) -> tuple[dict[str, dict[str, Any]], dict[str, dict], dict[str, Any]]:
     """Open every requested engine for both models, warm up, run the interleaved blocks.
 
-    ``sessions``: instances of each (engine, model), rotated over the blocks (:class:`Variant`).
+    ``sessions``: instances of each (engine, model), rotated over the blocks (:class:`Variant`); at most
+    one per block, each warmed up with ``warmup / sessions`` frames (at least 2).
 
     Returns ``engines`` (availability, version or reason), ``latency`` and ``extra``:
     ``load`` (the machine load sampled at every block, :class:`.contend.LoadMonitor`),
@@ -178,10 +179,12 @@ def measure(requested: list[str], models: list[BenchModel], decoded: list[np.nda
     (stream counts) are given. Each engine sets its own threads (the runtime's thread policy).
     ``contend``: every block also runs each variant model-only with a CPU-bound neighbour.
     """
+    sessions = min(sessions, math.ceil(frames / block_frames))  # an instance that runs no block measures nothing
+    per_instance_warmup = max(2, math.ceil(warmup / sessions)) if warmup else 0  # the variant's warm-up, spread
     engine_info: dict[str, dict[str, Any]] = {}
     variants: list[Variant] = []
     monitor = LoadMonitor()
-    extra: dict[str, Any] = {"thread_settings": {}}
+    extra: dict[str, Any] = {"thread_settings": {}, "sessions": sessions}
     neighbour = Neighbour(max_s=3600.0) if contend else None
     try:
         for kind in requested:
@@ -198,7 +201,7 @@ def measure(requested: list[str], models: list[BenchModel], decoded: list[np.nda
             extra["thread_settings"][kind] = settings.to_dict() if settings is not None else None
         for v in variants:  # allocations, lazy initialisation, caches
             for engine in v.engines:
-                for frame in islice(cycle(decoded), warmup):
+                for frame in islice(cycle(decoded), per_instance_warmup):
                     engine.infer([frame])
                 engine.reset()
         monitor.sample(-1, "start")
