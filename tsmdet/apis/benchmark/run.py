@@ -88,8 +88,8 @@ def run_benchmark(
         sessions: independent instances of each (engine, model), blocks rotated over them (at most
             one per block; the report says how many ran): two sessions of one file differ by up to
             ~4 % in speed, consistently (see :class:`.measure.Variant`), and the shift's cost is
-            1-3 %. With 3 the MobileNetV2 demo's ratio scattered 1.00-1.20 run to run, with 10 it
-            matched the per-call measurement (docs/recognition.md, "Latency").
+            1-3 %: more instances average that part of the run-to-run scatter out (not all of it:
+            docs/recognition.md, "Latency").
     """
     if streams is not None and (not streams or any(b < 1 for b in streams)):
         raise ValueError(f"stream counts must be >= 1, got {streams}")
