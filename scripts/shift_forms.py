@@ -26,6 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tsmdet.utils.cli import frame_size, run_tool  # noqa: E402  (after the path: runs from a checkout)
+
 FORMS = ("convs", "concat")
 
 
@@ -34,19 +36,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="model config (default: the shipped synthetic Faster R-CNN R18)")
     parser.add_argument("--checkpoint", type=Path, help="checkpoint (default: the shipped one with the default "
                                                         "config; else random weights: latency does not depend on them)")
-    parser.add_argument("--input-size", metavar="WxH", help="network input (default: the config's)")
+    parser.add_argument("--input-size", type=frame_size, metavar="WxH", help="network input (default: the config's)")
     parser.add_argument("--sessions", type=int, default=3, help="sessions per file (default: 3)")
     parser.add_argument("--calls", type=int, default=100, help="measured calls per session and file (default: 100)")
     parser.add_argument("--out-dir", type=Path, default=Path("outputs/shift_forms"), help="exports and JSON")
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.calls < 1:
         parser.error("--sessions and --calls must be >= 1")
-    if args.input_size:
-        try:
-            args.input_size = tuple(int(v) for v in args.input_size.lower().split("x"))
-            assert len(args.input_size) == 2 and min(args.input_size) > 0
-        except (ValueError, AssertionError):
-            parser.error(f"--input-size must be WxH, got {args.input_size!r}")
     return args
 
 
@@ -95,7 +91,8 @@ def measure(paths: dict[str, Path], meta: object, sessions: int, calls: int) -> 
     return {k: [statistics.median(t) for t in per] for k, per in times.items()}
 
 
-def main(argv: list[str] | None = None) -> dict:
+def compare_forms(argv: list[str] | None = None) -> dict:
+    """Export, measure, print the table; returns the report written to ``shift_forms.json``."""
     args = parse_args(argv)
     paths, meta = export_forms(args)
     medians = measure(paths, meta, args.sessions, args.calls)
@@ -114,5 +111,10 @@ def main(argv: list[str] | None = None) -> dict:
     return report
 
 
+def main(argv: list[str] | None = None) -> int:
+    compare_forms(argv)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main))  # the README exit codes: one line on bad input

@@ -1,10 +1,11 @@
 """scripts/shift_forms.py: both spellings exported, each timed against the twin, the JSON written."""
 import json
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import onnx
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "recognition" / "synthetic" / "tsm_r18_gestures_online_48.py"
@@ -16,7 +17,7 @@ def _shift_ops(path: str) -> set[str]:
 
 def test_shift_forms_script_times_both_spellings(tmp_path, capsys):
     script = runpy.run_path(str(ROOT / "scripts" / "shift_forms.py"))
-    report = script["main"](["--config", str(CONFIG), "--sessions", "2", "--calls", "3", "--out-dir", str(tmp_path)])
+    report = script["compare_forms"](["--config", str(CONFIG), "--sessions", "2", "--calls", "3", "--out-dir", str(tmp_path)])
     rows = {r["export"]: r for r in report["rows"]}
     assert list(rows) == ["no_shift", "convs", "concat"]
     assert all(r["ms"] > 0 and len(r["per_session"]) == 2 for r in rows.values())
@@ -28,9 +29,10 @@ def test_shift_forms_script_times_both_spellings(tmp_path, capsys):
     assert "| concat |" in capsys.readouterr().out
 
 
-def test_shift_forms_script_rejects_bad_sizes(capsys):
-    script = runpy.run_path(str(ROOT / "scripts" / "shift_forms.py"))
-    with pytest.raises(SystemExit) as exc:
-        script["parse_args"](["--input-size", "big"])
-    assert exc.value.code == 2
-    assert "--input-size must be WxH" in capsys.readouterr().err
+def test_shift_forms_script_rejects_bad_input(tmp_path):
+    """A bad size or a missing file: exit 2 and one line naming the problem, no traceback."""
+    script = str(ROOT / "scripts" / "shift_forms.py")
+    for args, message in ((["--input-size", "big"], "--input-size"), (["--config", str(tmp_path / "nope.py")], "nope.py")):
+        done = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr and "Traceback" not in done.stderr
