@@ -78,12 +78,12 @@ def _separate_read_outputs(model: onnx.ModelProto) -> None:
     """
     outputs = {o.name for o in model.graph.output}
     read = {i for node in model.graph.node for i in node.input} & outputs
-    for name in read:
-        inner = f"{name}__read"
-        for node in model.graph.node:
-            node.output[:] = [inner if o == name else o for o in node.output]
-            node.input[:] = [inner if i == name else i for i in node.input]
-        model.graph.node.append(onnx.helper.make_node("Identity", [inner], [name], name=f"{name}__output"))
+    inner = {name: f"{name}__read" for name in sorted(read)}
+    for node in model.graph.node:  # one pass: producer and readers of each such output renamed
+        node.output[:] = [inner.get(o, o) for o in node.output]
+        node.input[:] = [inner.get(i, i) for i in node.input]
+    model.graph.node.extend(onnx.helper.make_node("Identity", [value], [name], name=f"{name}__output")
+                            for name, value in inner.items())
 
 
 def _fix_converted_casts(model: onnx.ModelProto) -> None:

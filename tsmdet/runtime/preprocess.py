@@ -171,9 +171,8 @@ class Preprocess:
         for key in ("input_size", "scale", "pad_value", "mean", "std"):
             if values.get(key) is not None:
                 values[key] = tuple(int(v) if key in ("input_size", "scale") else float(v) for v in values[key])
-        if "keep_ratio" in values:
-            if not isinstance(values["keep_ratio"], bool):
-                raise ValueError(f"keep_ratio must be true or false, got {values['keep_ratio']!r}")
+        if not isinstance(values.get("keep_ratio", True), bool):
+            raise ValueError(f"keep_ratio must be true or false, got {values['keep_ratio']!r}")
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
