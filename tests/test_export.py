@@ -191,9 +191,9 @@ def test_trt_compatible_and_static_nms(exported):
         assert not non_zero
 
 
-def test_shift_exports_as_convs_the_quantizer_can_find(exported):
-    """Each online shift is 1x1 conv (pick) - Sub - 1x1 conv (spread) - Add, named after its module
-    (``.../shifts.i/``), which is how tsmdet.deploy.quantize keeps it out of int8."""
+def test_shift_exports_as_split_concat_the_quantizer_can_find(exported):
+    """Each online shift is one Split and one Concat (constant split sizes, no shape arithmetic),
+    named after its module (``.../shifts.i/``), which is how tsmdet.deploy.quantize keeps it out of int8."""
     from tsmdet.deploy.quantize import SHIFT_NODE
 
     nodes = onnx.load(str(exported["path"])).graph.node
@@ -201,10 +201,10 @@ def test_shift_exports_as_convs_the_quantizer_can_find(exported):
     by_shift: dict[str, list[str]] = {}
     for node in nodes:
         match = SHIFT_NODE.search(node.name)
-        if match and node.op_type != "Constant":  # the 0/1 weights are Constant nodes
+        if match and node.op_type != "Constant":  # the split sizes are a Constant node
             by_shift.setdefault(match.group(0), []).append(node.op_type)
     assert len(by_shift) == num_states > 0
-    assert all(sorted(ops) == ["Add", "Conv", "Conv", "Sub"] for ops in by_shift.values()), by_shift
+    assert all(sorted(ops) == ["Concat", "Split"] for ops in by_shift.values()), by_shift
 
 
 def test_onnxruntime_matches_torch_over_30_frames(exported):

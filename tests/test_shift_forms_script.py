@@ -23,7 +23,7 @@ def test_shift_forms_script_times_both_spellings(tmp_path, capsys):
     assert all(r["ms"] > 0 and len(r["per_session"]) == 2 for r in rows.values())
     assert rows["no_shift"]["ratio"] == 1.0 and rows["convs"]["ratio"] > 0
     assert _shift_ops(rows["convs"]["file"]) == {"Add", "Conv", "Sub"}
-    assert _shift_ops(rows["concat"]["file"]) == {"Concat", "Slice"}
+    assert _shift_ops(rows["concat"]["file"]) == {"Concat", "Split"}
     assert not _shift_ops(rows["no_shift"]["file"])
     assert json.loads((tmp_path / "shift_forms.json").read_text())["rows"][1]["export"] == "convs"
     assert "| concat |" in capsys.readouterr().out

@@ -69,16 +69,16 @@ def test_conv_form_gives_the_hand_built_shift():
 
 
 def test_export_form_scope():
-    """The spelling is a scoped choice: convs by default, nested scopes undone on exit, typos refused."""
+    """The spelling is a scoped choice: split + concat by default, nested scopes undone on exit, typos refused."""
     from tsmdet.ops.temporal_shift import _EXPORT_FORM
 
-    assert _EXPORT_FORM.get() == "convs"
-    with shift_export_form("concat"):
-        assert _EXPORT_FORM.get() == "concat"
-        with shift_export_form("convs"):
-            assert _EXPORT_FORM.get() == "convs"
-        assert _EXPORT_FORM.get() == "concat"
-    assert _EXPORT_FORM.get() == "convs"
+    assert _EXPORT_FORM.get() == "concat"
+    with shift_export_form("convs"):
+        assert _EXPORT_FORM.get() == "convs"
+        with shift_export_form("concat"):
+            assert _EXPORT_FORM.get() == "concat"
+        assert _EXPORT_FORM.get() == "convs"
+    assert _EXPORT_FORM.get() == "concat"
     with pytest.raises(ValueError, match="one of"):
         with shift_export_form("fused"):
             pass
@@ -86,7 +86,7 @@ def test_export_form_scope():
 
 @pytest.mark.parametrize("form", ["concat", "convs"])
 def test_exported_shift_matches_concat_on_onnxruntime(tmp_path, form):
-    """Both ONNX spellings (slice + concat; two 0/1 1x1 convs, no Slice/Concat) give the eager
+    """Both ONNX spellings (one Split + one Concat; two 0/1 1x1 convs, no Split/Concat) give the eager
     shift's values on onnxruntime, with the caches fed back."""
     import warnings
 
@@ -113,7 +113,9 @@ def test_exported_shift_matches_concat_on_onnxruntime(tmp_path, form):
     if form == "convs":
         assert "Concat" not in ops and "Slice" not in ops and ops.count("Conv") == 4, ops
     else:
-        assert "Concat" in ops and ops.count("Conv") == 2, ops
+        # constant split sizes: no Shape/Gather chain computing slice bounds at run time
+        assert ops.count("Concat") == ops.count("Split") == 1 and ops.count("Conv") == 2, ops
+        assert not {"Slice", "Shape", "Gather"} & set(ops), ops
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     cache_t = cache_o = np.zeros((2, 2, 6, 10), np.float32)
     for _ in range(4):  # the caches fed back, as a stream does

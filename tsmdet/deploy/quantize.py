@@ -12,8 +12,8 @@
 * **Decoding and NMS stay fp32**: every node outside the learned layers (the same fp32
   island as the fp16 export, :func:`tsmdet.deploy.fp16.fp32_island`) is in ``nodes_to_exclude``:
   box coordinates with class offsets, anchors and scores must not be int8.
-* **The shift stays a copy**: the exported online shift is two 0/1 1x1 convolutions
-  (:func:`tsmdet.ops.temporal_shift.online_shift_as_convs`); quantized, they would round the
+* **The shift stays a copy**: the exported online shift is a Split + Concat (or, with
+  ``shift_export_form('convs')``, two 0/1 1x1 convolutions); quantized, either would round the
   cached channels once more than the rest of the block input, so their nodes are excluded too.
 """
 from __future__ import annotations

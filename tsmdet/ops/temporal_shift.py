@@ -13,9 +13,9 @@ by the same channels of a neighbouring frame. Two conventions:
 
 Every result is built with slicing and ``torch.cat`` — never in-place slice
 assignment, which ONNX/TorchScript tracers turn into wrong constants (the most
-reported bug of the original TSM code). In an ONNX export the online shift is written as
-two 0/1 1x1 convolutions instead (:func:`online_shift_as_convs`; :func:`shift_export_form`
-chooses the spelling): same values, and it keeps onnxruntime's blocked conv layout.
+reported bug of the original TSM code). The online shift is one ``Split`` and one ``Concat``
+(:func:`online_shift_as_split`) eagerly and in an ONNX export; :func:`shift_export_form` can
+export it as two 0/1 1x1 convolutions instead (:func:`online_shift_as_convs`), same values.
 """
 from __future__ import annotations
 
@@ -76,25 +76,41 @@ def online_shift(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
     """
     if torch.onnx.is_in_onnx_export() and _EXPORT_FORM.get() == "convs":
         return online_shift_as_convs(x, cache)
-    fold = cache.shape[1]
-    return torch.cat([cache, x[:, fold:]], dim=1), x[:, :fold]
+    return online_shift_as_split(x, cache)
+
+
+def online_shift_as_split(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`online_shift` as one ``Split`` of ``x`` (new cache, rest) and one ``Concat`` (cache, rest).
+
+    The split sizes are Python ints (the channel counts are fixed per block), so an ONNX export
+    holds two constant-shaped operators per shift, not a ``Shape``/``Gather``/``Unsqueeze`` chain
+    computing the slice bounds at run time plus two ``Slice`` nodes (three of the five extra
+    operators per block were bookkeeping). Eagerly the split gives views: one copy, the concat.
+    """
+    fold, channels = int(cache.shape[1]), int(x.shape[1])
+    if fold >= channels:  # a 1-channel toy block: everything comes from the cache
+        return cache, x
+    new_cache, rest = torch.split(x, [fold, channels - fold], dim=1)
+    return torch.cat([cache, rest], dim=1), new_cache
 
 
 SHIFT_EXPORT_FORMS = ("convs", "concat")
-_EXPORT_FORM: ContextVar[str] = ContextVar("tsm_shift_export_form", default="convs")
+_EXPORT_FORM: ContextVar[str] = ContextVar("tsm_shift_export_form", default="concat")
 
 
 @contextmanager
 def shift_export_form(form: str) -> Iterator[None]:
-    """Spell every online shift traced for ONNX inside this scope as ``form``: ``'convs'`` (the
-    default, :func:`online_shift_as_convs`) or ``'concat'`` (slice + concat, as eager PyTorch runs it).
+    """Spell every online shift traced for ONNX inside this scope as ``form``: ``'concat'`` (the
+    default, :func:`online_shift_as_split`: one Split + one Concat, as eager PyTorch runs it) or
+    ``'convs'`` (:func:`online_shift_as_convs`).
 
     Why the choice exists: which spelling is faster is a property of the runtime, not of the
-    network. On onnxruntime x86 the conv form keeps the blocked layout, and paired runs on the
-    project's 2-core VM put the two within the noise of each other from 160x128 to 1024x640
-    (``scripts/shift_forms.py`` measures them on your machine; docs/deployment.md, "The shift on
-    onnxruntime"); a runtime without a blocked layout (onnxruntime on ARM) has no reason to pay
-    the conv form's multiply-adds. Values are the same either way (tests/test_temporal_shift.py).
+    network. On onnxruntime x86 the conv form keeps the blocked layout but adds two small convs
+    and a Sub per shift; in paired runs on the project's 2-core VM the split + concat is as fast at
+    1024x640 and faster at 160x128 and for MobileNetV2 (``scripts/shift_forms.py`` measures both on
+    your machine; docs/deployment.md, "The shift on onnxruntime"). TensorRT plans a concat into
+    its consumer's buffer and onnxruntime on ARM has no blocked layout: neither has a reason to
+    pay the conv form's multiply-adds. Values are the same either way (tests/test_temporal_shift.py).
     """
     if form not in SHIFT_EXPORT_FORMS:
         raise ValueError(f"shift export form must be one of {SHIFT_EXPORT_FORMS}, got {form!r}")
@@ -106,13 +122,12 @@ def shift_export_form(form: str) -> Iterator[None]:
 
 
 def online_shift_as_convs(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
-    """:func:`online_shift` written as two 1x1 convolutions with 0/1 weights: the ONNX form.
+    """:func:`online_shift` written as two 1x1 convolutions with 0/1 weights (``shift_export_form('convs')``).
 
-    Why: onnxruntime on x86 runs convolutions in a blocked channel layout (NCHWc) and a
-    channel ``Slice``/``Concat`` of a blocked tensor is not expressible there, so the
-    slice + concat shift made it convert the whole block input back to NCHW, copy it twice
-    and convert it again (about four copies of the block input per shifted block: 4-5 % of
-    a 1024x640 frame). Here everything stays blocked:
+    Why it exists: onnxruntime on x86 runs convolutions in a blocked channel layout (NCHWc) and a
+    channel ``Split``/``Concat`` of a blocked tensor is not expressible there, so the split +
+    concat shift makes it convert the block input back to NCHW, copy it and convert it again.
+    Here everything stays blocked (at the price of two small convs and a Sub per shift):
 
     * ``new_cache = pick(x)``: a 1x1 conv with ``fold`` output channels, identity on the first
       ``fold`` input channels (C x fold multiply-adds per pixel, no copy of x);
