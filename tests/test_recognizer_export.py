@@ -101,3 +101,27 @@ def test_torch_engine_opens_a_recognizer_config(exported):
     assert engine.meta.task == "recognition"
     result = engine.infer(_frames(1, (64, 64)))[0]
     assert result.scores.shape == (9,) and abs(float(result.scores.sum()) - 1) < 1e-4
+
+
+def test_shift_form_option_gives_the_same_scores(exported, tmp_path):
+    """`--shift-form convs` writes the 0/1-conv spelling (no Split/Concat in any shift), and it scores
+    the frames as the default split + concat file does, the caches fed back in both."""
+    import export_onnx  # tools/export_onnx.py (the fixture put tools/ on the path)
+    import onnx
+
+    from tsmdet.runtime import create_engine
+
+    config, ckpt, default_path = exported["demo"]
+    convs_path = tmp_path / "demo_convs.onnx"
+    assert export_onnx.main([str(config), str(ckpt), "--out", str(convs_path), "--input-size", "64x64",
+                             "--shift-form", "convs", "--no-verify"]) == 0
+
+    def shift_ops(path: Path) -> set[str]:
+        return {n.op_type for n in onnx.load(str(path)).graph.node if "/shifts." in n.name and n.op_type != "Constant"}
+
+    assert shift_ops(default_path) == {"Split", "Concat"}
+    assert shift_ops(convs_path) == {"Conv", "Sub", "Add"}
+    engines = [create_engine("onnx", p) for p in (default_path, convs_path)]
+    for frame in _frames(6, (64, 64), seed=3):
+        split_scores, conv_scores = (e.infer([frame])[0].scores for e in engines)
+        np.testing.assert_allclose(conv_scores, split_scores, rtol=1e-4, atol=1e-4)

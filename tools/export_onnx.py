@@ -51,6 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
                         help="fp16: learned layers in fp16, box decoding and NMS kept fp32 (inputs and "
                              "outputs stay fp32); default fp32")
+    parser.add_argument("--shift-form", choices=("concat", "convs"), default="concat",
+                        help="ONNX spelling of each online shift: concat (one Split + one Concat, default) or "
+                             "convs (two 0/1 1x1 convs, keeps onnxruntime's blocked x86 layout); same values. "
+                             "scripts/shift_forms.py measures which is faster on your machine")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the onnxruntime-vs-PyTorch comparison")
     parser.add_argument("--trust-checkpoint", action="store_true",
@@ -75,19 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     from mmengine.config import Config
 
     from tsmdet.deploy.recognizer_export import export_recognizer_onnx, is_recognizer_config
+    from tsmdet.ops.temporal_shift import shift_export_form
 
     try:
-        if is_recognizer_config(Config.fromfile(args.config)):  # recognizers: scores + states out
-            meta, _ = export_recognizer_onnx(args.config, args.checkpoint, args.out, input_size=args.input_size,
-                                             dynamic_batch=args.dynamic_batch, verify=not args.no_verify,
-                                             precision=args.precision)
-        else:
-            meta, _ = export_onnx(
-                args.config, args.checkpoint, args.out, input_size=args.input_size,
-                dynamic_batch=args.dynamic_batch,
-                score_thr=args.score_thr, max_det=args.max_det, nms_iou=args.nms_iou,
-                pre_nms_top_k=args.pre_nms_top_k, verify=not args.no_verify, precision=args.precision,
-            )
+        with shift_export_form(args.shift_form):  # the file's shift spelling (same values)
+            if is_recognizer_config(Config.fromfile(args.config)):  # recognizers: scores + states out
+                meta, _ = export_recognizer_onnx(args.config, args.checkpoint, args.out, input_size=args.input_size,
+                                                 dynamic_batch=args.dynamic_batch, verify=not args.no_verify,
+                                                 precision=args.precision)
+            else:
+                meta, _ = export_onnx(
+                    args.config, args.checkpoint, args.out, input_size=args.input_size,
+                    dynamic_batch=args.dynamic_batch,
+                    score_thr=args.score_thr, max_det=args.max_det, nms_iou=args.nms_iou,
+                    pre_nms_top_k=args.pre_nms_top_k, verify=not args.no_verify, precision=args.precision,
+                )
     except (UnsupportedOperatorError, ExportVerificationError, NotImplementedError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
