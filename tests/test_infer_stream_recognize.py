@@ -104,6 +104,7 @@ def test_corrupt_frame_is_skipped_counted_and_state_kept(model, tmp_path):
 def test_no_argument_run_on_the_shipped_gesture_model(tmp_path, monkeypatch):
     """`infer_stream.py --task recognize` with nothing else: shipped checkpoint -> ONNX in the cache,
     the rendered sample gesture video, smoothed labels and events."""
+    from tsmdet.apis.defaults import EXPORT_REVISION
     from tsmdet.apis.recognition_defaults import (
         RECOGNITION_CHECKPOINT,
         SAMPLE_FRAMES_PER_GESTURE,
@@ -114,7 +115,7 @@ def test_no_argument_run_on_the_shipped_gesture_model(tmp_path, monkeypatch):
     monkeypatch.setenv("TSMDET_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
     assert _infer_stream(["--task", "recognize", "--out-dir", str(out)]) == 0
-    assert (tmp_path / "cache" / "models" / "synthetic_tsm_r18_gestures_online.r2.onnx").is_file()
+    assert (tmp_path / "cache" / "models" / f"synthetic_tsm_r18_gestures_online.r{EXPORT_REVISION}.onnx").is_file()
     frames = _lines(next(p for p in out.glob("synthetic_gestures.*.jsonl") if ".events." not in p.name))
     assert len(frames) == SAMPLE_FRAMES_PER_GESTURE * len(SAMPLE_GESTURES)
     events = _lines(next(out.glob("synthetic_gestures.*.events.jsonl")))

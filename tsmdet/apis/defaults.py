@@ -48,8 +48,8 @@ def default_video(path: Path | None = None, frames: int = 96) -> Path:
 
 # Revision of the exported graphs cached from the shipped checkpoints, in their file names: a cache
 # written by an older tsmdet is exported again rather than served (2: the online shift as 1x1
-# convs, RoIs pooled on their own level only).
-EXPORT_REVISION = 2
+# convs, RoIs pooled on their own level only; 3: the shift as one Split + one Concat).
+EXPORT_REVISION = 3
 
 
 def cached_export(path: Path, checkpoint: Path, export: Callable[[Path], object]) -> Path:
