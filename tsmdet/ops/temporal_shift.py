@@ -88,9 +88,7 @@ def online_shift_as_split(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
     operators per block were bookkeeping). Eagerly the split gives views: one copy, the concat.
     """
     fold, channels = int(cache.shape[1]), int(x.shape[1])
-    if fold >= channels:  # a 1-channel toy block: everything comes from the cache
-        return cache, x
-    new_cache, rest = torch.split(x, [fold, channels - fold], dim=1)
+    new_cache, rest = torch.split(x, [fold, channels - fold], dim=1)  # rest is empty for a 1-channel toy
     return torch.cat([cache, rest], dim=1), new_cache
 
 
